@@ -1,0 +1,179 @@
+"""``mixnmatch-data``: check, convert, synthesise and benchmark training data (method facts, §8).
+
+Subcommands:
+  check DIR [--min-size PX]                       list every problem as "file:line: message"
+  convert-plain --images DIR --boxes CSV --out DIR  plain images + "filename,x,y,w,h" -> CUB format
+  synth ...                                       render a SynthBirds dataset (see ``synth --help``)
+  bench DIR --image-size S [--batch-size B] [--workers K]  loader throughput in samples/s
+
+Exit codes: 0 success, 1 problems found (check), 2 usage or data error (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine.errors import MixNMatchError
+
+PROG = "mixnmatch-data"
+
+
+class _UsageError(Exception):
+    """Raised instead of argparse's exit so the message stays one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from engine.data import scan_dataset
+
+    root = Path(args.dir)
+    if not root.is_dir():
+        raise MixNMatchError(f"{root}: folder not found")
+    _, problems, listed = scan_dataset(root, min_size=args.min_size, deep=True)
+    for message, _ in problems:
+        print(message)
+    if problems:
+        bad = len({ident for _, ident in problems if ident is not None})
+        count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
+        print(f"{root}: {count} ({bad} of {listed} images affected)")
+        return 1
+    print(f"{root}: OK, {listed} images")
+    return 0
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from engine.data import check_dataset, convert_plain
+
+    count = convert_plain(args.images, args.boxes, args.out)
+    print(f"{args.out}: wrote {count} images in CUB format")
+    problems = check_dataset(args.out)
+    for message in problems:
+        print(message)
+    if problems:
+        print(f"{args.out}: {len(problems)} problems; fix them before training")
+        return 1
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from engine.data import benchmark_loader
+
+    rate = benchmark_loader(args.dir, args.image_size, args.batch_size, args.workers, args.batches)
+    print(
+        f"{rate:.0f} samples/s (image size {args.image_size}, batch {args.batch_size}, "
+        f"workers {args.workers})"
+    )
+    return 0
+
+
+def _add_synth(sub: argparse._SubParsersAction) -> None:
+    """Wire ``synth`` lazily so a broken generator never breaks the other subcommands."""
+    helptext = "render a SynthBirds dataset with ground-truth factors"
+    try:
+        from engine.synth import add_synth_arguments, run_synth
+    except Exception as err:  # noqa: BLE001 - any import failure disables only this command
+        reason = f"synth is unavailable: {type(err).__name__}: {err}"
+        parser = sub.add_parser("synth", help=helptext)
+        parser.add_argument("rest", nargs=argparse.REMAINDER)
+
+        def unavailable(args: argparse.Namespace) -> int:
+            raise MixNMatchError(reason)
+
+        parser.set_defaults(func=unavailable)
+        return
+    parser = sub.add_parser("synth", help=helptext)
+    add_synth_arguments(parser)
+
+    def run(args: argparse.Namespace) -> int:
+        result = run_synth(args)
+        return 0 if result is None else int(result)
+
+    parser.set_defaults(func=run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Check, convert and benchmark MixNMatch datasets.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    check = sub.add_parser("check", help="validate a CUB-format folder")
+    check.add_argument("dir", metavar="DIR")
+    check.add_argument(
+        "--min-size",
+        type=_positive,
+        default=32,
+        metavar="PX",
+        help="smallest accepted image side (default 32)",
+    )
+    check.set_defaults(func=_cmd_check)
+
+    convert = sub.add_parser("convert-plain", help="images + boxes CSV -> CUB-format folder")
+    convert.add_argument("--images", required=True, metavar="DIR")
+    convert.add_argument(
+        "--boxes", required=True, metavar="CSV", help='lines "filename,x,y,w,h" (header optional)'
+    )
+    convert.add_argument("--out", required=True, metavar="DIR")
+    convert.set_defaults(func=_cmd_convert)
+
+    _add_synth(sub)
+
+    bench = sub.add_parser("bench", help="measure the training loader's samples/s")
+    bench.add_argument("dir", metavar="DIR")
+    bench.add_argument("--image-size", type=_positive, required=True, metavar="S")
+    bench.add_argument("--batch-size", type=_positive, default=16, metavar="B")
+    bench.add_argument("--workers", type=_non_negative, default=0, metavar="K")
+    bench.add_argument("--batches", type=_positive, default=20, metavar="N")
+    bench.set_defaults(func=_cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        return int(args.func(args))
+    except SystemExit as exc:  # --help / --version
+        return exc.code if isinstance(exc.code, int) else 0
+    except _UsageError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 2
+    except MixNMatchError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

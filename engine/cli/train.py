@@ -1,0 +1,129 @@
+"""``mixnmatch-train``: train MixNMatch stage 1 and/or stage 2 and export the model file.
+
+Any option may come from ``--config FILE.toml`` (keys as the long option names, with
+underscores); command-line options win. The resolved config is printed and saved to
+RUN_DIR/config.json. Runs under ``torchrun --nproc_per_node=N`` for data-parallel training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import tomllib
+
+from engine.cli.common import Parser, UsageError, run_main
+from engine.config import preset
+
+PROG = "mixnmatch-train"
+_DEFAULTS = {"preset": "demo", "stage": "all", "steps": 20000, "batch_size": 12,
+             "device": "auto", "precision": "fp32", "seed": 0, "checkpoint_every": 1000,
+             "sample_every": 1000, "log_every": 10, "workers": 0, "stage2_steps": 0}
+
+
+def build_parser() -> Parser:
+    p = Parser(prog=PROG, description="Train MixNMatch (stage 1: generator + encoders; "
+               "stage 2: feature extractor) on a CUB-format folder or on SynthBirds.")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--data", metavar="DIR", help="CUB-format training folder")
+    src.add_argument("--synthetic", type=int, metavar="N",
+                     help="generate N SynthBirds images (natural mode) into the run's cache")
+    p.add_argument("--preset", choices=["demo", "paper"], help="model size (default demo)")
+    p.add_argument("--num-parents", type=int, help="override the preset's shape categories")
+    p.add_argument("--num-children", type=int, help="override the texture categories")
+    p.add_argument("--out", metavar="RUN_DIR", help="run folder (checkpoints, samples, logs)")
+    p.add_argument("--stage", choices=["1", "2", "all"])
+    p.add_argument("--steps", type=int, help="stage-1 steps")
+    p.add_argument("--stage2-steps", type=int, help="stage-2 steps (default steps/4)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--precision", choices=["fp32", "bf16"])
+    p.add_argument("--seed", type=int)
+    p.add_argument("--checkpoint-every", type=int, metavar="K")
+    p.add_argument("--sample-every", type=int, metavar="K")
+    p.add_argument("--log-every", type=int, metavar="K")
+    p.add_argument("--workers", type=int, help="data-loader worker processes")
+    p.add_argument("--cache-images", action="store_true", default=None,
+                   help="keep decoded images in memory (small datasets)")
+    p.add_argument("--skip-bad", action="store_true", default=None,
+                   help="skip and report bad images instead of refusing the data")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
+    p.add_argument("--export", metavar="MODEL", help="model file to write at the end")
+    p.add_argument("--config", metavar="FILE.toml", help="read options from a TOML file")
+    p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def resolve_config(args) -> TrainConfig:  # noqa: F821
+    from engine.train import TrainConfig
+
+    values = dict(_DEFAULTS)
+    if args.config:
+        try:
+            values.update({k.replace("-", "_"): v for k, v in
+                           tomllib.loads(Path(args.config).read_text()).items()})
+        except (OSError, tomllib.TOMLDecodeError) as err:
+            raise UsageError(f"{args.config}: cannot read config file ({err})") from None
+    values.update({k: v for k, v in vars(args).items() if v is not None})
+    if not values.get("data") and not values.get("synthetic"):
+        raise UsageError("give --data DIR or --synthetic N")
+    if not values.get("out"):
+        raise UsageError("give --out RUN_DIR")
+    model = preset(values["preset"])
+    overrides = {k: values.pop(k) for k in ("num_parents", "num_children") if k in values}
+    if overrides:
+        if "num_children" in overrides:
+            overrides["num_backgrounds"] = overrides["num_children"]
+        model = dataclasses.replace(model, **overrides)
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = set(values) - fields - {"config", "resume", "dry_run", "quiet"}
+    if unknown:
+        raise UsageError(f"unknown option(s) in config: {', '.join(sorted(unknown))}")
+    kwargs = {k: v for k, v in values.items() if k in fields}
+    kwargs.setdefault("synthetic", 0)
+    return TrainConfig(model=model, **kwargs)
+
+
+def _bar(p, width: int = 24) -> str:
+    done = int(width * p.step / max(p.total, 1))
+    eta = time.strftime("%H:%M:%S", time.gmtime(p.eta_s)) if p.eta_s < 86400 * 4 else "--"
+    main = " ".join(f"{k}={v:.3f}" for k, v in list(p.losses.items())[:5])
+    return (f"\rstage {p.stage} [{'#' * done}{'.' * (width - done)}] {p.step}/{p.total} "
+            f"{p.steps_per_s:.2f} it/s ETA {eta} {main}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    def body() -> int:
+        args = build_parser().parse_args(argv)
+        cfg = resolve_config(args)
+        print(json.dumps(cfg.to_dict(), indent=2))
+        if args.dry_run:
+            return 0
+        logging.basicConfig(level=logging.INFO, format=f"{PROG}: %(message)s")
+        from engine.train import iter_train
+        from engine.train.loop import _is_main
+
+        for p in iter_train(cfg, resume=args.resume):
+            if not _is_main():
+                continue
+            if p.event == "step" and not args.quiet:
+                print(_bar(p), end="", file=sys.stderr, flush=True)
+            elif p.event == "stopped":
+                print(f"\n{PROG}: stopped; checkpoint saved at stage {p.stage} step {p.step}",
+                      file=sys.stderr)
+                return 130
+            elif p.event == "done":
+                out = cfg.export or str(Path(cfg.out) / "model.safetensors")
+                print(f"\n{PROG}: done; model written to {out}", file=sys.stderr)
+        return 0
+
+    return run_main(PROG, body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,326 @@
+"""The training loop: data, stages, logging, checkpoints, resume, export, distributed.
+
+``iter_train`` yields a ``TrainProgress`` every ``log_every`` steps so a caller (CLI or GUI)
+can show progress and stop between steps (``should_stop``); stylegan3-style hooks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, Sampler
+
+from engine.data import CubDataset
+from engine.errors import MixNMatchError
+from engine.infer import resolve_device
+from engine.model_file import save_model
+from engine.train.checkpoints import load_latest, save_checkpoint
+from engine.train.config import TrainConfig
+from engine.train.samples import write_sample_grid
+from engine.train.trainer import Trainer
+
+log = logging.getLogger(__name__)
+
+
+class NonFiniteLoss(MixNMatchError):
+    """A loss became NaN or infinite."""
+
+
+@dataclass
+class TrainProgress:
+    stage: int
+    step: int
+    total: int
+    losses: dict[str, float] = field(default_factory=dict)
+    steps_per_s: float = 0.0
+    eta_s: float = 0.0
+    event: str = "step"  # step | checkpoint | sample | done | stopped
+
+
+class StepBatchSampler(Sampler[list[int]]):
+    """Batches for steps ``start..`` : a fresh permutation per epoch seeded by (seed, epoch),
+    sharded across ranks, so a resumed run sees exactly the batches it would have seen."""
+
+    def __init__(self, n: int, batch: int, seed: int, start: int, rank: int = 0, world: int = 1):
+        self.n, self.batch, self.seed, self.start = n, batch, seed, start
+        self.rank, self.world = rank, world
+        self.per_epoch = (n // world) // batch
+        if self.per_epoch < 1:
+            raise MixNMatchError(
+                f"dataset has {n} images: too few for batch size {batch} x {world} process(es)"
+            )
+
+    def __iter__(self) -> Iterator[list[int]]:
+        step = self.start
+        while True:
+            epoch, offset = divmod(step, self.per_epoch)
+            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            perm = torch.randperm(self.n, generator=gen)[self.rank :: self.world].tolist()
+            for b in range(offset, self.per_epoch):
+                yield perm[b * self.batch : (b + 1) * self.batch]
+                step += 1
+
+    def __len__(self) -> int:  # effectively infinite; the loop counts steps
+        return 2**62
+
+
+def _prepare_data(cfg: TrainConfig, run_dir: Path) -> Path:
+    if cfg.data is not None:
+        return Path(cfg.data)
+    from engine.synth import generate_dataset
+
+    cache = run_dir / "cache" / f"synthbirds-{cfg.synthetic}-seed{cfg.seed}"
+    if not (cache / ".complete").exists():
+        if _is_main():
+            log.info("generating %d SynthBirds images into %s", cfg.synthetic, cache)
+            generate_dataset(cache, cfg.synthetic, seed=cfg.seed)
+            (cache / ".complete").write_text("ok\n")
+        _barrier()
+    return cache
+
+
+def _is_main() -> bool:
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+
+
+def _barrier() -> None:
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
+def setup_distributed(device: str) -> tuple[int, int, torch.device]:
+    """Under torchrun (WORLD_SIZE > 1): NCCL on CUDA, gloo on CPU. Returns rank, world, device."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1, resolve_device(device)
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        dev = torch.device("cuda", local)
+        torch.cuda.set_device(dev)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+    return dist.get_rank(), world, dev
+
+
+def _sync_buffers(trainer: Trainer) -> None:
+    """Rank 0's BatchNorm running statistics win (as DDP's broadcast_buffers)."""
+    if dist.is_available() and dist.is_initialized():
+        for net in list(trainer.networks().values()) + [trainer.generator_ema]:
+            for buf in net.buffers():
+                dist.broadcast(buf, 0)
+
+
+def _rng_state(dataset: CubDataset) -> dict:
+    state = {"torch": torch.get_rng_state()}
+    if dataset.generator is not None:
+        state["data"] = dataset.generator.get_state()
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict, dataset: CubDataset) -> None:
+    torch.set_rng_state(state["torch"])
+    if "data" in state and dataset.generator is not None:
+        dataset.generator.set_state(state["data"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _save(
+    cfg: TrainConfig,
+    trainer: Trainer,
+    dataset: CubDataset,
+    stage: int,
+    step: int,
+    total: int,
+    event: str,
+) -> TrainProgress:
+    """Checkpoint (rank 0 only) and report it."""
+    if _is_main():
+        state = {
+            "config": cfg.to_dict(),
+            "stage": stage,
+            "step": step,
+            "trainer": trainer.state_dict(),
+            "rng": _rng_state(dataset),
+        }
+        save_checkpoint(Path(cfg.out), stage, step, state, cfg.keep_checkpoints)
+    return TrainProgress(stage, step, total, event=event)
+
+
+def prepare_run_dir(cfg: TrainConfig) -> Path:
+    """Create RUN_DIR and write the resolved config.json; one clear error if impossible."""
+    run_dir = Path(cfg.out)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+    except OSError as err:
+        raise MixNMatchError(f"{run_dir}: cannot write to run folder: {err.strerror or err}") \
+            from None
+    return run_dir
+
+
+def _check_finite(losses: dict[str, float], stage: int, step: int) -> None:
+    bad = [k for k, v in losses.items() if not math.isfinite(v)]
+    if bad:
+        raise NonFiniteLoss(
+            f"stage {stage} step {step}: non-finite loss ({', '.join(bad)}); "
+            "try a lower learning rate or fp32"
+        )
+
+
+def iter_train(
+    cfg: TrainConfig,
+    resume: bool = False,
+    should_stop: Callable[[], bool] | None = None,
+) -> Iterator[TrainProgress]:
+    """Run the configured stages, yielding progress; checkpoints and exports on rank 0."""
+    run_dir = Path(cfg.out)
+    rank, world, device = setup_distributed(cfg.device)
+    if rank == 0:
+        prepare_run_dir(cfg)
+    torch.manual_seed(cfg.seed)  # identical initial weights on every rank
+    trainer = Trainer(cfg, device)
+    data_dir = _prepare_data(cfg, run_dir)
+    dataset = CubDataset(
+        data_dir, cfg.model.image_size, augment=True, cache=cfg.cache_images, skip_bad=cfg.skip_bad
+    )
+    dataset.generator = torch.Generator().manual_seed(cfg.seed + 1 + rank)
+    fixed = torch.stack(
+        [
+            CubDataset(data_dir, cfg.model.image_size, augment=False, records=dataset.records[:8])[
+                i
+            ]["image"]
+            for i in range(min(8, len(dataset)))
+        ]
+    )
+    torch.manual_seed(cfg.seed + 7919 * rank)  # per-rank code sampling
+    stage, step = (2 if cfg.stage == "2" else 1), 0
+    found = load_latest(run_dir) if resume else None
+    if found is not None:
+        path, state = found
+        saved = state["config"]["model"]
+        if saved != cfg.model.to_dict():
+            raise MixNMatchError(
+                f"{path}: checkpoint model {saved} does not match the "
+                f"configured model {cfg.model.to_dict()}"
+            )
+        trainer.load_state_dict(state["trainer"])
+        stage, step = int(state["stage"]), int(state["step"])
+        if rank == 0:
+            _set_rng_state(state["rng"], dataset)
+        if _is_main():
+            log.info("resumed from %s (stage %d, step %d)", path, stage, step)
+    elif cfg.stage == "2":
+        raise MixNMatchError(
+            f"{run_dir}: stage 2 needs a stage-1 checkpoint in this run "
+            "folder (run stage 1 first, or --stage all)"
+        )
+
+    stages = [1, 2] if cfg.stage == "all" else [int(cfg.stage)]
+    metrics = open(run_dir / "metrics.jsonl", "a") if _is_main() else None
+    try:
+        for current in stages:
+            if current < stage:
+                continue
+            if current > stage:
+                stage, step = current, 0
+            total = cfg.steps if stage == 1 else cfg.total_stage2_steps
+            update = trainer.stage1_step if stage == 1 else trainer.stage2_step
+            sampler = StepBatchSampler(
+                len(dataset), cfg.batch_size, cfg.seed + stage, step, rank, world
+            )
+            loader = DataLoader(
+                dataset, batch_sampler=sampler, num_workers=cfg.workers, persistent_workers=False
+            )
+            batches = iter(loader)
+            start, start_step = time.perf_counter(), step
+
+            while step < total:
+                if should_stop is not None and should_stop():
+                    yield _save(cfg, trainer, dataset, stage, step, total, "stopped")
+                    return
+                batch = next(batches)
+                try:
+                    losses = update(batch)
+                    _check_finite(losses, stage, step + 1)
+                except KeyboardInterrupt:
+                    yield _save(cfg, trainer, dataset, stage, step, total, "stopped")
+                    return
+                except NonFiniteLoss:
+                    _save(cfg, trainer, dataset, stage, step, total, "checkpoint")
+                    raise
+                step += 1
+                _sync_buffers(trainer)
+                if step % cfg.log_every == 0 or step == total:
+                    rate = (step - start_step) / max(time.perf_counter() - start, 1e-9)
+                    progress = TrainProgress(
+                        stage, step, total, losses, rate, (total - step) / max(rate, 1e-9)
+                    )
+                    if metrics is not None:
+                        metrics.write(
+                            json.dumps(
+                                {
+                                    "stage": stage,
+                                    "step": step,
+                                    "steps_per_s": round(rate, 4),
+                                    **losses,
+                                }
+                            )
+                            + "\n"
+                        )
+                        metrics.flush()
+                    yield progress
+                if _is_main() and (step % cfg.sample_every == 0 or step == total):
+                    write_sample_grid(
+                        trainer, fixed, run_dir / "samples" / f"s{stage}-{step:07d}.png"
+                    )
+                if step % cfg.checkpoint_every == 0 or step == total:
+                    yield _save(cfg, trainer, dataset, stage, step, total, "checkpoint")
+        if _is_main():
+            export(cfg, trainer, stages)
+        yield TrainProgress(stage, step, step, event="done")
+    finally:
+        if metrics is not None:
+            metrics.close()
+
+
+def export(cfg: TrainConfig, trainer: Trainer, stages: list[int]) -> Path:
+    """Write the inference model file (EMA generator, encoders, and EX once stage 2 ran)."""
+    path = Path(cfg.export) if cfg.export else Path(cfg.out) / "model.safetensors"
+    nets = trainer.inference_networks()
+    if 2 not in stages and cfg.stage != "all":
+        nets.pop("extractor")
+    trained_on = cfg.data or f"SynthBirds natural, {cfg.synthetic} images, seed {cfg.seed}"
+    info = {
+        "name": path.stem,
+        "preset": cfg.preset,
+        "trained_on": trained_on,
+        "steps": cfg.steps,
+        "stage2_steps": cfg.total_stage2_steps if "extractor" in nets else 0,
+        "seed": cfg.seed,
+        "batch_size": cfg.batch_size,
+        "precision": cfg.precision,
+    }
+    return save_model(path, cfg.model, nets, info)
+
+
+def train(
+    cfg: TrainConfig, resume: bool = False, progress: Callable[[TrainProgress], None] | None = None
+) -> TrainProgress:
+    last = TrainProgress(0, 0, 0)
+    for last in iter_train(cfg, resume=resume):
+        if progress is not None:
+            progress(last)
+    return last

@@ -1,0 +1,267 @@
+"""The networks, optimisers and one update of each stage (method facts s5, s6).
+
+Stage 1, every step, in order: background D, child D, image-code critics (WGAN-GP), then one
+joint generator + encoder step, then the generator EMA (BatchNorm buffers included).
+Stage 2: generator and encoders frozen; the feature extractor learns the parent feature map.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Iterable
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+from engine.codes import Codes, sample_tied, sample_untied
+from engine.config import ModelConfig
+from engine.data import patch_weight_map
+from engine.networks import (
+    BackgroundDiscriminator,
+    Encoders,
+    FeatureDiscriminator,
+    FeatureExtractor,
+    Generator,
+    ImageCodeCritics,
+    InfoDiscriminator,
+    init_weights,
+)
+from engine.train.config import TrainConfig
+from engine.train.losses import bce, gradient_penalty, masked_real_bce, soft_cross_entropy
+
+FACTORS = ("z", "b", "p", "c")
+
+
+def _params(*modules: nn.Module) -> list[nn.Parameter]:
+    return [p for m in modules for p in m.parameters()]
+
+
+def _set_requires_grad(modules: Iterable[nn.Module], flag: bool) -> None:
+    for m in modules:
+        m.requires_grad_(flag)
+
+
+@contextlib.contextmanager
+def frozen_bn_stats(module: nn.Module):
+    """Batch statistics are used but running statistics are not updated (fixes quirk 10)."""
+    bns = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, momentum in zip(bns, saved):
+            m.momentum = momentum
+
+
+class Trainer:
+    """Owns every network and optimiser of a run; ``stage1_step``/``stage2_step`` update them."""
+
+    def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
+        self.cfg, self.device = cfg, device
+        m: ModelConfig = cfg.model
+        self.generator = Generator(m)
+        self.encoders = Encoders(m)
+        self.bg_d = BackgroundDiscriminator(m)
+        self.parent_d = InfoDiscriminator(m, m.num_parents, max(8, m.df_dim // 2), False)
+        self.child_d = InfoDiscriminator(m, m.num_children, m.df_dim, True)
+        for net in (self.generator, self.encoders, self.bg_d, self.parent_d, self.child_d):
+            net.apply(init_weights)
+        self.critics = ImageCodeCritics(m)  # PyTorch default init, as released
+        self.extractor = FeatureExtractor(m)
+        self.extractor.apply(init_weights)
+        self.feature_d = FeatureDiscriminator(m)
+        self.feature_d.apply(init_weights)
+        for net in self.networks().values():
+            net.to(device)
+        self.generator_ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
+
+        def adam(params: list[nn.Parameter], lr: float = cfg.lr) -> torch.optim.Adam:
+            return torch.optim.Adam(params, lr=lr, betas=cfg.betas)
+
+        child_trunk = _params(self.child_d.trunk, self.child_d.real_fake)
+        self.optimizers = {
+            "bg_d": adam(_params(self.bg_d)),
+            "child_d": adam(child_trunk),
+            "critics": adam(_params(self.critics)),
+            "gen_enc": adam(
+                _params(self.generator, self.encoders, self.parent_d, self.child_d.code_head)
+            ),
+            "extractor": adam(_params(self.extractor)),
+            "feature_d": adam(_params(self.feature_d), cfg.lr_feature_d),
+        }
+        self.autocast = (
+            torch.autocast(device.type, dtype=torch.bfloat16)
+            if cfg.precision == "bf16" else contextlib.nullcontext()
+        )  # fmt: skip
+
+    def networks(self) -> dict[str, nn.Module]:
+        return {
+            "generator": self.generator, "encoders": self.encoders, "bg_d": self.bg_d,
+            "parent_d": self.parent_d, "child_d": self.child_d, "critics": self.critics,
+            "extractor": self.extractor, "feature_d": self.feature_d,
+        }  # fmt: skip
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _step(self, name: str, loss: torch.Tensor) -> None:
+        opt = self.optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        params = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
+        if dist.is_available() and dist.is_initialized():
+            world = dist.get_world_size()
+            for p in params:  # data parallel: average gradients over ranks (the DDP rule)
+                dist.all_reduce(p.grad)
+                p.grad /= world
+        opt.step()
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        d = self.cfg.ema_decay
+        for ema, live in zip(self.generator_ema.parameters(), self.generator.parameters()):
+            ema.lerp_(live, 1 - d)
+        for ema, live in zip(self.generator_ema.buffers(), self.generator.buffers()):
+            if ema.dtype.is_floating_point:
+                ema.lerp_(live, 1 - d)
+            else:
+                ema.copy_(live)
+
+    @staticmethod
+    def _soft(logits: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {k: v if k == "z" else v.softmax(1) for k, v in logits.items()}
+
+    # -- stage 1 ------------------------------------------------------------------------------
+    def stage1_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        cfg, m, dev = self.cfg, self.cfg.model, self.device
+        x = batch["image"].to(dev, non_blocking=True)  # (N, 3, S, S)
+        x_bg = batch["background"].to(dev, non_blocking=True)  # (N, 3, S-2, S-2)
+        weight = patch_weight_map(batch["box"].to(dev), m.bg_size)  # (N, 1, P, P)
+        n = x.shape[0]
+        codes, c_idx = sample_tied(m, n, dev)
+        p_idx = codes.p.argmax(1)
+        y = {"z": codes.z, "b": codes.b, "p": codes.p, "c": codes.c}
+        ds = (self.bg_d, self.child_d, self.critics)
+        self.generator.train(), self.encoders.train()
+        with self.autocast:
+            fake = self.generator(codes.z, codes.b, codes.p, codes.c)
+            enc_real = self._soft(self.encoders(x))
+
+            # 1. background D: masked real patches, fake patches, aux background classifier
+            _set_requires_grad(ds, True)
+            real_rf, real_aux = self.bg_d(x_bg)
+            fake_rf, _ = self.bg_d(fake.background_small.detach())
+            loss_bg_d = cfg.bg_loss_weight * (
+                masked_real_bce(real_rf.float(), weight) + bce(fake_rf.float(), 0.0)
+            ) + bce(real_aux.float(), weight)
+        self._step("bg_d", loss_bg_d)
+
+        with self.autocast:  # 2. child D: real object crops vs final fake images
+            loss_child_d = bce(self.child_d.real_fake_logits(x).float(), 1.0) + bce(
+                self.child_d.real_fake_logits(fake.child.detach()).float(), 0.0
+            )
+        self._step("child_d", loss_child_d)
+
+        # 3. image-code critics (kept in fp32: double backward)
+        real_codes = {k: v.detach().float() for k, v in enc_real.items()}
+        fake_img = fake.child.detach().float()
+        real_score = sum(self.critics[k](x, real_codes[k]).mean() for k in FACTORS)
+        fake_score = sum(self.critics[k](fake_img, y[k]).mean() for k in FACTORS)
+        gp = gradient_penalty(self.critics, x, real_codes, fake_img, y)
+        loss_critics = fake_score - real_score + cfg.gp_weight * gp
+        self._step("critics", loss_critics)
+
+        # 4. joint generator + encoder step
+        _set_requires_grad(ds, False)
+        self.child_d.code_head.requires_grad_(True)
+        untied, idx = sample_untied(m, n, dev)
+        with torch.no_grad(), frozen_bn_stats(self.generator), self.autocast:
+            untied_img = self.generator(untied.z, untied.b, untied.p, untied.c).child
+        with self.autocast:
+            info = F.cross_entropy(
+                self.parent_d.classify(fake.parent_fg * fake.parent_mask).float(), p_idx
+            ) + F.cross_entropy(
+                self.child_d.classify(fake.child_fg * fake.child_mask).float(), c_idx
+            )
+            g_rf, g_aux = self.bg_d(fake.background_small)
+            adv = cfg.bg_loss_weight * bce(g_rf.float(), 1.0) + bce(g_aux.float(), 1.0)
+            adv = adv + bce(self.child_d.real_fake_logits(fake.child).float(), 1.0)
+            pred = self.encoders(untied_img.float())
+            wz, wb, wp, wc = cfg.code_weights
+            code_loss = (
+                wz * F.l1_loss(pred["z"].float(), untied.z)
+                + wb * soft_cross_entropy(pred["b"].float(), idx["b"])
+                + wp * soft_cross_entropy(pred["p"].float(), idx["p"])
+                + wc * soft_cross_entropy(pred["c"].float(), idx["c"])
+            )
+        bigan = sum(
+            self.critics[k](x, enc_real[k].float()).mean()
+            - self.critics[k](fake.child.float(), y[k]).mean()
+            for k in FACTORS
+        )
+        loss_ge = info + adv + bigan + code_loss
+        self._step("gen_enc", loss_ge)
+        self.update_ema()
+        return {
+            "d_bg": loss_bg_d.item(), "d_child": loss_child_d.item(),
+            "critic": loss_critics.item(), "gp": gp.item(), "info": info.item(),
+            "g_adv": adv.item(), "bigan": bigan.item(), "code": code_loss.item(),
+            "g_total": loss_ge.item(),
+        }  # fmt: skip
+
+    # -- stage 2 ------------------------------------------------------------------------------
+    def _stage2_codes(self, n: int) -> Codes:
+        m, dev = self.cfg.model, self.device
+        codes, _ = sample_untied(m, n, dev)
+        if torch.rand(()) < self.cfg.soft_parent_prob:  # whole batch gets a soft parent code
+            codes.p = torch.randn(n, m.num_parents, device=dev).softmax(1)
+        return codes
+
+    def stage2_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        x = batch["image"].to(self.device, non_blocking=True)
+        g = self.generator_ema  # the exported generator, frozen
+        codes = self._stage2_codes(x.shape[0])
+        self.extractor.train()
+        with torch.no_grad(), self.autocast:
+            out = g(codes.z, codes.b, codes.p, codes.c)
+        target, gen_img = out.features.float(), out.child.float()
+        with self.autocast:
+            self.feature_d.requires_grad_(True)
+            ex_real = self.extractor(x)
+            loss_fd = bce(self.feature_d(target).float(), 1.0) + bce(
+                self.feature_d(ex_real.detach()).float(), 0.0
+            )
+        self._step("feature_d", loss_fd)
+        self.feature_d.requires_grad_(False)
+        with self.autocast:
+            adv = bce(self.feature_d(ex_real).float(), 1.0)
+            l1 = F.l1_loss(self.extractor(gen_img).float(), target)
+        loss_ex = adv + l1
+        self._step("extractor", loss_ex)
+        return {"d_feature": loss_fd.item(), "ex_adv": adv.item(), "ex_l1": l1.item()}
+
+    # -- state --------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "nets": {k: v.state_dict() for k, v in self.networks().items()},
+            "generator_ema": self.generator_ema.state_dict(),
+            "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        for k, net in self.networks().items():
+            net.load_state_dict(state["nets"][k])
+        self.generator_ema.load_state_dict(state["generator_ema"])
+        for k, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][k])
+
+    def inference_networks(self) -> dict[str, nn.Module]:
+        """What goes into the exported model file: EMA generator, encoders, extractor."""
+        return {
+            "generator": self.generator_ema,
+            "encoders": self.encoders,
+            "extractor": self.extractor,
+        }
