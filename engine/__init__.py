@@ -1,38 +1,52 @@
 """MixNMatch Studio engine: networks, model files, inference and training. Never imports Qt.
 
-Public API (the CLI and the GUI use only these names).
+Public API (the CLI and the GUI use only these names). Names load lazily, so light modules
+such as ``engine.synth`` or ``engine.config`` can be imported without loading torch.
 """
 
-from engine.config import PRESETS, ModelConfig, preset
-from engine.errors import DataError, ImageError, MixNMatchError, ModelFileError
-from engine.images import Reference, default_box, load_frames, load_image, save_png
-from engine.infer import LAYERS, MODES, SLOT_FACTOR, SLOTS, Mixer, MixNMatch, MixResult
-from engine.resources import bundled_model_path, examples_dir, resources_dir
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "LAYERS",
-    "MODES",
-    "PRESETS",
-    "SLOTS",
-    "SLOT_FACTOR",
-    "DataError",
-    "ImageError",
-    "MixNMatch",
-    "MixNMatchError",
-    "MixResult",
-    "Mixer",
-    "ModelConfig",
-    "ModelFileError",
-    "Reference",
-    "__version__",
-    "bundled_model_path",
-    "default_box",
-    "examples_dir",
-    "load_frames",
-    "load_image",
-    "preset",
-    "resources_dir",
-    "save_png",
-]
+_EXPORTS = {
+    "ModelConfig": "engine.config",
+    "PRESETS": "engine.config",
+    "preset": "engine.config",
+    "MixNMatchError": "engine.errors",
+    "ModelFileError": "engine.errors",
+    "ImageError": "engine.errors",
+    "DataError": "engine.errors",
+    "Reference": "engine.images",
+    "default_box": "engine.images",
+    "load_frames": "engine.images",
+    "load_image": "engine.images",
+    "save_png": "engine.images",
+    "LAYERS": "engine.infer",
+    "MODES": "engine.infer",
+    "SLOTS": "engine.infer",
+    "SLOT_FACTOR": "engine.infer",
+    "MixNMatch": "engine.infer",
+    "Mixer": "engine.infer",
+    "MixResult": "engine.infer",
+    "resolve_device": "engine.infer",
+    "bundled_model_path": "engine.resources",
+    "examples_dir": "engine.resources",
+    "resources_dir": "engine.resources",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -91,7 +91,7 @@ def save_model(
         "format_version": FORMAT_VERSION,
         "config": cfg.to_dict(),
         "parts": [p for p in PARTS if p in nets],
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         **dict(info or {}),
     }
     tmp = path.with_name(path.name + ".tmp")

@@ -12,26 +12,43 @@ import json
 import logging
 import sys
 import time
-from pathlib import Path
-
 import tomllib
+from pathlib import Path
 
 from engine.cli.common import Parser, UsageError, run_main
 from engine.config import preset
 
 PROG = "mixnmatch-train"
-_DEFAULTS = {"preset": "demo", "stage": "all", "steps": 20000, "batch_size": 12,
-             "device": "auto", "precision": "fp32", "seed": 0, "checkpoint_every": 1000,
-             "sample_every": 1000, "log_every": 10, "workers": 0, "stage2_steps": 0}
+_DEFAULTS = {
+    "preset": "demo",
+    "stage": "all",
+    "steps": 20000,
+    "batch_size": 12,
+    "device": "auto",
+    "precision": "fp32",
+    "seed": 0,
+    "checkpoint_every": 1000,
+    "sample_every": 1000,
+    "log_every": 10,
+    "workers": 0,
+    "stage2_steps": 0,
+}
 
 
 def build_parser() -> Parser:
-    p = Parser(prog=PROG, description="Train MixNMatch (stage 1: generator + encoders; "
-               "stage 2: feature extractor) on a CUB-format folder or on SynthBirds.")
+    p = Parser(
+        prog=PROG,
+        description="Train MixNMatch (stage 1: generator + encoders; "
+        "stage 2: feature extractor) on a CUB-format folder or on SynthBirds.",
+    )
     src = p.add_mutually_exclusive_group()
     src.add_argument("--data", metavar="DIR", help="CUB-format training folder")
-    src.add_argument("--synthetic", type=int, metavar="N",
-                     help="generate N SynthBirds images (natural mode) into the run's cache")
+    src.add_argument(
+        "--synthetic",
+        type=int,
+        metavar="N",
+        help="generate N SynthBirds images (natural mode) into the run's cache",
+    )
     p.add_argument("--preset", choices=["demo", "paper"], help="model size (default demo)")
     p.add_argument("--num-parents", type=int, help="override the preset's shape categories")
     p.add_argument("--num-children", type=int, help="override the texture categories")
@@ -47,10 +64,18 @@ def build_parser() -> Parser:
     p.add_argument("--sample-every", type=int, metavar="K")
     p.add_argument("--log-every", type=int, metavar="K")
     p.add_argument("--workers", type=int, help="data-loader worker processes")
-    p.add_argument("--cache-images", action="store_true", default=None,
-                   help="keep decoded images in memory (small datasets)")
-    p.add_argument("--skip-bad", action="store_true", default=None,
-                   help="skip and report bad images instead of refusing the data")
+    p.add_argument(
+        "--cache-images",
+        action="store_true",
+        default=None,
+        help="keep decoded images in memory (small datasets)",
+    )
+    p.add_argument(
+        "--skip-bad",
+        action="store_true",
+        default=None,
+        help="skip and report bad images instead of refusing the data",
+    )
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
     p.add_argument("--export", metavar="MODEL", help="model file to write at the end")
     p.add_argument("--config", metavar="FILE.toml", help="read options from a TOML file")
@@ -65,8 +90,12 @@ def resolve_config(args) -> TrainConfig:  # noqa: F821
     values = dict(_DEFAULTS)
     if args.config:
         try:
-            values.update({k.replace("-", "_"): v for k, v in
-                           tomllib.loads(Path(args.config).read_text()).items()})
+            values.update(
+                {
+                    k.replace("-", "_"): v
+                    for k, v in tomllib.loads(Path(args.config).read_text()).items()
+                }
+            )
         except (OSError, tomllib.TOMLDecodeError) as err:
             raise UsageError(f"{args.config}: cannot read config file ({err})") from None
     values.update({k: v for k, v in vars(args).items() if v is not None})
@@ -93,8 +122,10 @@ def _bar(p, width: int = 24) -> str:
     done = int(width * p.step / max(p.total, 1))
     eta = time.strftime("%H:%M:%S", time.gmtime(p.eta_s)) if p.eta_s < 86400 * 4 else "--"
     main = " ".join(f"{k}={v:.3f}" for k, v in list(p.losses.items())[:5])
-    return (f"\rstage {p.stage} [{'#' * done}{'.' * (width - done)}] {p.step}/{p.total} "
-            f"{p.steps_per_s:.2f} it/s ETA {eta} {main}")
+    return (
+        f"\rstage {p.stage} [{'#' * done}{'.' * (width - done)}] {p.step}/{p.total} "
+        f"{p.steps_per_s:.2f} it/s ETA {eta} {main}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,8 +145,10 @@ def main(argv: list[str] | None = None) -> int:
             if p.event == "step" and not args.quiet:
                 print(_bar(p), end="", file=sys.stderr, flush=True)
             elif p.event == "stopped":
-                print(f"\n{PROG}: stopped; checkpoint saved at stage {p.stage} step {p.step}",
-                      file=sys.stderr)
+                print(
+                    f"\n{PROG}: stopped; checkpoint saved at stage {p.stage} step {p.step}",
+                    file=sys.stderr,
+                )
                 return 130
             elif p.event == "done":
                 out = cfg.export or str(Path(cfg.out) / "model.safetensors")

@@ -166,8 +166,9 @@ def prepare_run_dir(cfg: TrainConfig) -> Path:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
     except OSError as err:
-        raise MixNMatchError(f"{run_dir}: cannot write to run folder: {err.strerror or err}") \
-            from None
+        raise MixNMatchError(
+            f"{run_dir}: cannot write to run folder: {err.strerror or err}"
+        ) from None
     return run_dir
 
 
