@@ -185,14 +185,21 @@ def iter_train(
     cfg: TrainConfig,
     resume: bool = False,
     should_stop: Callable[[], bool] | None = None,
+    on_trainer: Callable[[Trainer], None] | None = None,
 ) -> Iterator[TrainProgress]:
-    """Run the configured stages, yielding progress; checkpoints and exports on rank 0."""
+    """Run the configured stages, yielding progress; checkpoints and exports on rank 0.
+
+    ``should_stop`` is polled between steps (abort hook); ``on_trainer`` receives the trainer
+    once it is built (inspection, tests).
+    """
     run_dir = Path(cfg.out)
     rank, world, device = setup_distributed(cfg.device)
     if rank == 0:
         prepare_run_dir(cfg)
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank
     trainer = Trainer(cfg, device)
+    if on_trainer is not None:
+        on_trainer(trainer)
     data_dir = _prepare_data(cfg, run_dir)
     dataset = CubDataset(
         data_dir, cfg.model.image_size, augment=True, cache=cfg.cache_images, skip_bad=cfg.skip_bad
@@ -242,8 +249,10 @@ def iter_train(
             sampler = StepBatchSampler(
                 len(dataset), cfg.batch_size, cfg.seed + stage, step, rank, world
             )
+            # Own generator: creating the iterator must not consume the global RNG (exact resume).
+            worker_seed = torch.Generator().manual_seed(cfg.seed * 31 + stage * 7 + step + rank)
             loader = DataLoader(
-                dataset, batch_sampler=sampler, num_workers=cfg.workers, persistent_workers=False
+                dataset, batch_sampler=sampler, num_workers=cfg.workers, generator=worker_seed
             )
             batches = iter(loader)
             start, start_step = time.perf_counter(), step
