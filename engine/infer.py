@@ -285,7 +285,9 @@ class Mixer:
                 ("code", v["pose"], v["shape"]),
                 lambda: g.parent_features(self._factor("pose", "z"), self._factor("shape", "p")),
             )
-        out = g.compose(bg, h_p, self._factor("texture", "c"))
+        key = (self._stage_cache["h_p"][0], v["texture"])
+        fg = self._stage("fg", key, lambda: g.foreground(h_p, self._factor("texture", "c")))
+        out = g.compose(bg, h_p, self._factor("texture", "c"), fg)
         result = _result(out, mode, 0)
         result.seconds = time.perf_counter() - start
         return result

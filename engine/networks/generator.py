@@ -137,9 +137,18 @@ class Generator(nn.Module):
             self.child_mask(h_c),
         )
 
-    def compose(self, bg: torch.Tensor, h_p: torch.Tensor, c: torch.Tensor) -> GeneratorOutput:
-        """Background image + parent feature map + child code -> all layers."""
-        p_fg, p_mask, c_fg, c_mask = self.foreground(h_p, c)
+    def compose(
+        self,
+        bg: torch.Tensor,
+        h_p: torch.Tensor,
+        c: torch.Tensor,
+        foreground: tuple[torch.Tensor, ...] | None = None,
+    ) -> GeneratorOutput:
+        """Background image + parent feature map + child code -> all layers.
+
+        ``foreground`` (P_fg, P_mask, C_fg, C_mask) may be passed when already computed.
+        """
+        p_fg, p_mask, c_fg, c_mask = foreground or self.foreground(h_p, c)
         parent = p_fg * p_mask + bg * (1 - p_mask)
         child = c_fg * c_mask + parent * (1 - c_mask)
         small = F.interpolate(bg, size=self.cfg.bg_size, mode="bilinear", align_corners=True)
