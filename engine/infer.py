@@ -144,14 +144,12 @@ class Mixer:
     def set_reference(self, slot: str, ref: Reference | None) -> None:
         """Put a reference in a slot (None clears it); it is encoded lazily, once."""
         state = self._check_slot(slot)
-        if (
-            ref is not None
-            and state.ref is not None
-            and ref.key == state.ref.key
-            and state.override is None
-        ):
+        same = ref is not None and state.ref is not None and ref.key == state.ref.key
+        if same and state.override is None:
             return
-        self.slots[slot] = _Slot(ref=ref, version=state.version + 1)
+        # The same image again only drops an explicit code; its encoding stays cached.
+        cache = state.cache if same else {}
+        self.slots[slot] = _Slot(ref=ref, version=state.version + 1, cache=cache)
 
     def set_code(self, slot: str, index: int | None = None, z: np.ndarray | None = None) -> None:
         """Explicit code: a category index for background/shape/texture, a z vector for pose."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import pickle
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -175,10 +176,14 @@ def _torch_load(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise ModelFileError(f"{path}: no such file")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else "unsafe pickle"
-        raise ModelFileError(f"{path}: refused: not a plain weights file ({first})") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise ModelFileError(
+            f"{path}: refused: the file holds Python objects other than tensors "
+            "(loading it could run code)"
+        ) from None
     except Exception as err:
         raise ModelFileError(f"{path}: not a readable PyTorch checkpoint ({err})") from None
     if isinstance(state, Mapping) and "state_dict" in state:

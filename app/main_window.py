@@ -1,0 +1,517 @@
+"""The main window: four slots, the result, gallery, history; wires the worker and undo stack.
+
+Every user change builds a new ``Combination`` and goes through ``commit`` (one undo step);
+applying a combination updates the slot views and sends one mix request to the worker.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+    QUndoStack,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from . import APP_NAME
+from .busy_widget import BusyIndicatorWidget
+from .gallery import GalleryWidget
+from .history import ChangeCommand, RecentStripWidget
+from .icons import app_icon, icon
+from .loader import ImageLoader
+from .models import ModelSpec
+from .resources import IMAGE_SUFFIXES, is_model_file
+from .result_view import LayersPanelWidget, ResultView
+from .slot_widget import REMOTE_MESSAGE, SlotWidget, mime_source
+from .state import (
+    EMPTY,
+    POSE_FROM_SHAPE,
+    SLOT_LABELS,
+    SLOTS,
+    CodeChoice,
+    Combination,
+    MixOutcome,
+    ModelInfo,
+    SlotState,
+)
+from .window_io import FEATURE_TIP, NO_FEATURE_TIP, WindowIOMixin
+from .worker import MixClient
+
+IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ");;All files (*)"
+CODE_TIP = (
+    "Code mode: each slot gives one thing. The background, the pose, the body shape and the "
+    "colours each come from their own image."
+)
+
+
+class MainWindow(WindowIOMixin, QMainWindow):
+    """Four slots on the left, the result on the right, examples and recent results docked.
+
+    ``settings``: where window state, recent models and preferences live (tests pass a
+    scratch file); ``device``: "auto", "cpu" or "cuda" for models opened from this window.
+    """
+
+    def __init__(self, settings: QSettings | None = None, device: str = "auto") -> None:
+        super().__init__()
+        self.settings = settings if settings is not None else QSettings()
+        self.device = device
+        self.combination = Combination()
+        self.model_info: ModelInfo | None = None
+        self.outcome: MixOutcome | None = None
+        self.last_message = ""
+        self._current_slot: str | None = None
+        self._request_started = 0.0
+        self._shut_down = False
+        self.setWindowTitle(APP_NAME)
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+
+        self.undo_stack = QUndoStack(self)
+        self.client = MixClient(self)
+        self.loader = ImageLoader(self)
+        self._build_central()
+        self._build_docks()
+        self._build_status_bar()
+        self._build_actions()
+        self._connect()
+        self._restore_settings()
+        self._apply_combination(self.combination)
+
+    # -- construction -------------------------------------------------------------------------
+    def _build_central(self) -> None:
+        self.slots: dict[str, SlotWidget] = {}
+        slot_panel = QWidget(self)
+        grid = QGridLayout(slot_panel)
+        grid.setContentsMargins(8, 8, 4, 8)
+        grid.setSpacing(10)
+        for i, slot in enumerate(SLOTS):
+            widget = SlotWidget(slot, slot_panel)
+            self.slots[slot] = widget
+            grid.addWidget(widget, i // 2, i % 2)
+
+        result_panel = QWidget(self)
+        column = QVBoxLayout(result_panel)
+        column.setContentsMargins(4, 8, 8, 8)
+        column.setSpacing(6)
+        title = QLabel("<b>Result</b>", result_panel)
+        title.setObjectName("resultTitle")
+        self.result_view = ResultView(result_panel)
+        self.layers_panel = LayersPanelWidget(result_panel)
+        row = QHBoxLayout()
+        row.setSpacing(6)
+        row.addWidget(self.result_view, 1)
+        row.addWidget(self.layers_panel)
+        column.addWidget(title)
+        column.addLayout(row, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.addWidget(slot_panel)
+        self.splitter.addWidget(result_panel)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([540, 600])
+        self.splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(self.splitter)
+
+    def _build_docks(self) -> None:
+        self.gallery = GalleryWidget(parent=self)
+        self.gallery_dock = QDockWidget("Examples", self)
+        self.gallery_dock.setObjectName("gallery_dock")
+        self.gallery_dock.setWidget(self.gallery)
+        self.gallery.setMinimumWidth(110)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.gallery_dock)
+
+        self.recent_strip = RecentStripWidget(self)
+        self.recent_dock = QDockWidget("Recent results", self)
+        self.recent_dock.setObjectName("recent_dock")
+        self.recent_dock.setWidget(self.recent_strip)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.recent_dock)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.busy_indicator = BusyIndicatorWidget(self)
+        self.model_label = QLabel("No model", self)
+        self.time_label = QLabel("", self)
+        bar.addPermanentWidget(self.busy_indicator)
+        bar.addPermanentWidget(self.model_label)
+        bar.addPermanentWidget(self.time_label)
+
+    def _action(
+        self, text: str, slot, shortcut=None, icon_name: str = "", tip: str = ""
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if icon_name:
+            action.setIcon(icon(icon_name))
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        if slot is not None:
+            action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        from .window_actions import build_menus_and_toolbar
+
+        standard = QKeySequence.StandardKey
+        a = self._action
+        self.open_image_action = a("Open &Image…", self.browse_current_slot, None, "open")
+        self.open_model_action = a(
+            "Open &Model…", self.open_model_dialog, standard.Open, "model",
+            "Open a model: ours (.safetensors) or the released G.pth (E.pth, EX.pth beside it)",
+        )  # fmt: skip
+        self.save_action = a("&Save Image…", self.save_image_dialog, standard.Save, "save")
+        self.export_layers_action = a("Export All &Layers…", self.export_layers_dialog)
+        self.copy_action = a("&Copy Image", self.copy_result, standard.Copy, "copy")
+        self.paste_action = a("&Paste Into Slot", self.paste_into_slot, standard.Paste, "paste")
+        self.quit_action = a("&Quit", self.close, standard.Quit)
+        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence(standard.Undo))
+        self.undo_action.setIcon(icon("undo"))
+        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(standard.Redo)])
+        self.redo_action.setIcon(icon("redo"))
+        self.clear_action = a("C&lear Slot", self.clear_current_slot, "Delete", "clear")
+        self.reroll_action = a(
+            "&Re-roll Slot", self.reroll_current_slot, "R", "dice",
+            "Replace the selected slot's factor with a random one (seeded)",
+        )  # fmt: skip
+        self.mode_group = QActionGroup(self)
+        self.code_mode_action = a("Code", lambda: self.set_mode("code"), None, "", CODE_TIP)
+        self.feature_mode_action = a(
+            "Feature", lambda: self.set_mode("feature"), None, "", FEATURE_TIP
+        )
+        for action in (self.code_mode_action, self.feature_mode_action):
+            action.setCheckable(True)
+            self.mode_group.addAction(action)
+        self.code_mode_action.setChecked(True)
+        self.toggle_mode_action = a("Toggle &Mode", self.toggle_mode, "M")
+        self.pixel_action = a(
+            "&Pixel-exact", None, "P", "pixel",
+            "Show the result at whole-number zoom without smoothing",
+        )  # fmt: skip
+        self.pixel_action.setCheckable(True)
+        self.pixel_action.toggled.connect(self.result_view.set_pixel_exact)
+        self.layers_action = a("&Layers", None, "L", "layers",
+                               "Show the generator's layers beside the result")  # fmt: skip
+        self.layers_action.setCheckable(True)
+        self.layers_action.setChecked(True)
+        self.layers_action.toggled.connect(self.layers_panel.setVisible)
+        self.sheet_action = a(
+            "&Vary One Factor…", self.open_sheet_dialog, "Ctrl+G", "grid",
+            "Make a sheet where only one factor changes across many images",
+        )  # fmt: skip
+        self.animate_action = a(
+            "&Animate…", self.open_animation_dialog, "Ctrl+J", "film",
+            "Interpolate one factor between two images, or follow the frames of a GIF",
+        )  # fmt: skip
+        self.about_action = a(f"&About {APP_NAME}", self.show_about, None, "info")
+        self.focus_actions = [
+            a(f"Select {SLOT_LABELS[s]}", lambda _=False, s=s: self.focus_slot(s), str(i + 1))
+            for i, s in enumerate(SLOTS)
+        ]
+        build_menus_and_toolbar(self)
+
+    def _connect(self) -> None:
+        for widget in self.slots.values():
+            widget.image_offered.connect(self._on_slot_image_offered)
+            widget.model_offered.connect(self._on_slot_model_offered)
+            widget.slot_dropped.connect(self._on_slot_dropped)
+            widget.rejected.connect(self._on_slot_rejected)
+            widget.browse_requested.connect(self.browse_slot)
+            widget.clear_requested.connect(self.clear_slot)
+            widget.reroll_requested.connect(self.reroll_slot)
+            widget.code_picked.connect(self._on_slot_code_picked)
+            widget.box_edited.connect(self._on_slot_box_edited)
+        self.loader.loaded.connect(self._on_loader_loaded)
+        self.loader.failed.connect(self._on_loader_failed)
+        self.client.result_arrived.connect(self._on_client_result_arrived)
+        self.client.mix_failed.connect(self._on_client_mix_failed)
+        self.client.busy_changed.connect(self._on_client_busy_changed)
+        self.client.model_load_started.connect(self._on_client_model_load_started)
+        self.client.model_loaded.connect(self._on_client_model_loaded)
+        self.client.model_failed.connect(self._on_client_model_failed)
+        self.layers_panel.layer_selected.connect(self.result_view.set_layer)
+        self.gallery.image_activated.connect(self._on_gallery_image_activated)
+        self.recent_strip.combination_chosen.connect(self._on_recent_combination_chosen)
+        app = QApplication.instance()
+        if app is not None:
+            app.focusChanged.connect(self._on_app_focus_changed)
+
+    # -- messages -----------------------------------------------------------------------------
+    def show_message(self, text: str, error: bool = False, timeout_ms: int = 8000) -> None:
+        self.last_message = text
+        self.statusBar().setProperty("error", error)
+        self.statusBar().style().unpolish(self.statusBar())
+        self.statusBar().style().polish(self.statusBar())
+        self.statusBar().showMessage(("⚠  " if error else "") + text, timeout_ms)
+
+    # -- the one way state changes -----------------------------------------------------------
+    def commit(self, after: Combination, text: str) -> None:
+        """Make ``after`` current as one undoable step (no-op if nothing changes)."""
+        if after.same_as(self.combination):
+            return
+        self.undo_stack.push(ChangeCommand(self._apply_combination, self.combination, after, text))
+
+    def _apply_combination(self, combination: Combination) -> None:
+        self.combination = combination
+        for slot, widget in self.slots.items():
+            widget.set_state(combination[slot])
+        feature = combination.mode == "feature"
+        (self.feature_mode_action if feature else self.code_mode_action).setChecked(True)
+        self.slots["pose"].set_disabled_reason(POSE_FROM_SHAPE if feature else "")
+        self.request_mix()
+
+    def request_mix(self) -> int:
+        self._request_started = time.perf_counter()
+        return self.client.submit(self.combination)
+
+    # -- slot edits ---------------------------------------------------------------------------
+    def set_slot_source(self, slot: str, source, name: str = "") -> None:
+        """Load ``source`` (path or PIL image) into ``slot`` in the background."""
+        name = name or (Path(source).name if isinstance(source, (str, Path)) else "image")
+        self.loader.load(slot, source, name)
+        self.show_message(f"Loading {name}…", timeout_ms=3000)
+
+    def clear_slot(self, slot: str) -> None:
+        self.commit(self.combination.with_slot(slot, EMPTY), f"Clear {SLOT_LABELS[slot]}")
+
+    def reroll_slot(self, slot: str, seed: int | None = None) -> None:
+        if self.combination.mode == "feature" and slot == "pose":
+            self.show_message(f"In feature mode {POSE_FROM_SHAPE}.")
+            return
+        seed = random.randrange(1, 2**31 - 1) if seed is None else seed
+        state = self.combination[slot].with_code(CodeChoice("seed", seed))
+        self.commit(self.combination.with_slot(slot, state), f"Re-roll {SLOT_LABELS[slot]}")
+        self.show_message(f"{SLOT_LABELS[slot]}: random code, seed {seed}")
+
+    def set_mode(self, mode: str) -> None:
+        if (
+            mode == "feature"
+            and self.model_info is not None
+            and not self.model_info.has_feature_mode
+        ):
+            self.code_mode_action.setChecked(True)
+            self.show_message(NO_FEATURE_TIP)
+            return
+        self.commit(self.combination.with_mode(mode), f"{mode.capitalize()} mode")
+        (self.feature_mode_action if mode == "feature" else self.code_mode_action).setChecked(True)
+
+    def toggle_mode(self) -> None:
+        self.set_mode("code" if self.combination.mode == "feature" else "feature")
+
+    def current_slot(self) -> str | None:
+        return self._current_slot
+
+    def focus_slot(self, slot: str) -> None:
+        self.slots[slot].setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self._set_current_slot(slot)
+
+    def _target_slot(self) -> str:
+        """The selected slot, else the first empty one, else Background."""
+        if self._current_slot is not None:
+            return self._current_slot
+        return next((s for s in SLOTS if self.combination[s].is_empty), SLOTS[0])
+
+    def _set_current_slot(self, slot: str | None) -> None:
+        self._current_slot = slot
+        for name, widget in self.slots.items():
+            widget.setProperty("current", name == slot)
+            widget.style().unpolish(widget)
+            widget.style().polish(widget)
+
+    def browse_slot(self, slot: str) -> None:
+        if self.slots[slot].disabled_reason:
+            return
+        start = self.settings.value("paths/images", str(Path.home()))
+        path, _ = QFileDialog.getOpenFileName(
+            self, f"Open {SLOT_LABELS[slot]} Image", start, IMAGE_FILTER
+        )
+        if path:
+            self.settings.setValue("paths/images", str(Path(path).parent))
+            self.set_slot_source(slot, path)
+
+    def browse_current_slot(self) -> None:
+        self.browse_slot(self._target_slot())
+
+    def clear_current_slot(self) -> None:
+        if self._current_slot is None:
+            self.show_message("Select a slot first (keys 1–4).")
+        else:
+            self.clear_slot(self._current_slot)
+
+    def reroll_current_slot(self) -> None:
+        if self._current_slot is None:
+            self.show_message("Select a slot first (keys 1–4).")
+        else:
+            self.reroll_slot(self._current_slot)
+
+    def paste_into_slot(self) -> None:
+        slot = self._target_slot()
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is None or not self.slots[slot].accept_mime(mime):
+            self.show_message("The clipboard holds no image.", error=True)
+
+    def _on_slot_image_offered(self, slot: str, source, name: str) -> None:
+        self.set_slot_source(slot, source, name)
+
+    def _on_slot_model_offered(self, path: str) -> None:
+        self.load_model(ModelSpec.for_path(path, self.device))
+
+    def _on_slot_dropped(self, source: str, target: str, swap: bool) -> None:
+        combination = self.combination.with_slot(target, self.combination[source])
+        if swap:
+            combination = combination.with_slot(source, self.combination[target])
+            text = f"Swap {SLOT_LABELS[source]} and {SLOT_LABELS[target]}"
+        else:
+            text = f"Copy {SLOT_LABELS[source]} to {SLOT_LABELS[target]}"
+        self.commit(combination, text)
+
+    def _on_slot_rejected(self, message: str) -> None:
+        self.show_message(message, error=True)
+
+    def _on_slot_code_picked(self, slot: str, choice: CodeChoice | None) -> None:
+        state = self.combination[slot].with_code(choice)
+        self.commit(self.combination.with_slot(slot, state), f"Pick {SLOT_LABELS[slot]} code")
+
+    def _on_slot_box_edited(self, slot: str, box) -> None:
+        state = self.combination[slot].with_box(tuple(box))
+        self.commit(self.combination.with_slot(slot, state), f"Crop {SLOT_LABELS[slot]}")
+
+    def _on_loader_loaded(self, slot: str, state: SlotState) -> None:
+        self.commit(self.combination.with_slot(slot, state), f"Set {SLOT_LABELS[slot]}")
+        self.show_message(f"{SLOT_LABELS[slot]}: {state.name}", timeout_ms=3000)
+
+    def _on_loader_failed(self, slot: str, message: str) -> None:
+        self.show_message(f"{SLOT_LABELS[slot]} unchanged: {message}", error=True)
+
+    def _on_gallery_image_activated(self, path: str) -> None:
+        self.set_slot_source(self._target_slot(), path)
+
+    def _on_recent_combination_chosen(self, combination: Combination) -> None:
+        self.commit(combination, "Restore result")
+
+    def _on_app_focus_changed(self, _old, new) -> None:
+        widget = new
+        while widget is not None and not isinstance(widget, SlotWidget):
+            widget = widget.parentWidget()
+        if isinstance(widget, SlotWidget) and widget.window() is self:
+            self._set_current_slot(widget.slot)
+
+    # -- worker results -----------------------------------------------------------------------
+    def _on_client_result_arrived(self, outcome: MixOutcome) -> None:
+        for slot, widget in self.slots.items():
+            report = outcome.reports.get(slot)
+            widget.set_report(report.top_k if report else (), report.crop if report else None)
+        self.result_view.set_outcome(outcome)
+        if not outcome.complete:
+            return
+        self.outcome = outcome
+        self.layers_panel.set_outcome(outcome)
+        self.recent_strip.add(outcome)
+        total = time.perf_counter() - self._request_started
+        self.time_label.setText(f"mix {outcome.seconds * 1000:.0f} ms")
+        self.time_label.setToolTip(
+            f"compute {outcome.seconds:.3f} s, request to display {total:.3f} s"
+        )
+
+    def _on_client_mix_failed(self, message: str) -> None:
+        self.show_message(f"Mix failed: {message}", error=True)
+
+    def _on_client_busy_changed(self, busy: bool) -> None:
+        self.busy_indicator.set_busy(busy)
+        self.result_view.set_busy(busy)
+
+    # -- window drops (model files, several images) -------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt API)
+        if event.mimeData().hasUrls() or event.mimeData().hasImage():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt API)
+        mime = event.mimeData()
+        paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
+        models = [p for p in paths if is_model_file(p)]
+        if models:
+            self.load_model(ModelSpec.for_path(models[0], self.device))
+        elif len(paths) > 1:
+            empty = [s for s in SLOTS if self.combination[s].is_empty] or list(SLOTS)
+            for slot, path in zip(empty, paths):
+                self.set_slot_source(slot, path)
+        else:
+            kind, payload, name = mime_source(mime)
+            if kind in ("file", "image"):
+                self.set_slot_source(self._target_slot(), payload, name)
+            elif kind == "remote":
+                self.show_message(REMOTE_MESSAGE.format(url=payload), error=True)
+            else:
+                self.show_message("Drop image files on a slot, or a model file here.", error=True)
+                return
+        event.acceptProposedAction()
+
+    # -- settings and shutdown ----------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1360, 860)
+        state = self.settings.value("window/state")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state)
+        else:
+            self.resizeDocks([self.gallery_dock], [190], Qt.Orientation.Horizontal)
+        splitter = self.settings.value("window/splitter")
+        if isinstance(splitter, QByteArray) and not splitter.isEmpty():
+            self.splitter.restoreState(splitter)
+        pixel = self.settings.value("view/pixel_exact", False, type=bool)
+        self.pixel_action.setChecked(pixel)
+        self.result_view.set_pixel_exact(pixel)
+        layers = self.settings.value("view/layers", True, type=bool)
+        self.layers_action.setChecked(layers)
+        self.layers_panel.setVisible(layers)
+
+    def save_settings(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/splitter", self.splitter.saveState())
+        self.settings.setValue("view/pixel_exact", self.pixel_action.isChecked())
+        self.settings.setValue("view/layers", self.layers_action.isChecked())
+        self.settings.sync()
+
+    def shutdown(self) -> None:
+        """Stop background threads (idempotent)."""
+        app = QApplication.instance()
+        if app is not None and not self._shut_down:
+            app.focusChanged.disconnect(self._on_app_focus_changed)
+        self._shut_down = True
+        self.client.shutdown()
+        self.loader.wait()
+        self.gallery.wait()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
+        self.save_settings()
+        self.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,108 @@
+"""Which model to load (a small spec the worker thread turns into an engine model)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .state import ModelInfo
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def official_files(path: Path) -> tuple[Path, Path, Path | None]:
+    """G/E/EX files of a released model given any one of them (or their folder).
+
+    Accepts the released names (G.pth, E.pth, EX.pth) and training outputs (G_0.pth, ...).
+    Raises engine.ModelFileError when G or E cannot be found.
+    """
+    from engine import ModelFileError
+
+    folder, suffix = (path, "") if path.is_dir() else (path.parent, _official_suffix(path))
+    if suffix is None:
+        raise ModelFileError(
+            f"{path.name}: not a MixNMatch model (expected .safetensors or G.pth/E.pth/EX.pth)"
+        )
+    generator, encoder, extractor = (folder / f"{n}{suffix}.pth" for n in ("G", "E", "EX"))
+    for needed in (generator, encoder):
+        if not needed.is_file():
+            raise ModelFileError(f"{needed.name} not found next to {path.name} in {folder}")
+    return generator, encoder, extractor if extractor.is_file() else None
+
+
+def _official_suffix(path: Path) -> str | None:
+    stem = path.stem
+    for prefix in ("EX", "G", "E"):
+        if stem.startswith(prefix) and (len(stem) == len(prefix) or stem[len(prefix)] == "_"):
+            return stem[len(prefix) :]
+    return None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """``kind`` is "bundled" (resources/models), "file" (ours or released) or "random"."""
+
+    kind: str = "bundled"
+    path: str = ""
+    device: str = "auto"
+    preset: str = "demo"
+    seed: int = 0
+
+    @classmethod
+    def for_path(cls, path: str | Path, device: str = "auto") -> ModelSpec:
+        return cls(kind="file", path=str(path), device=device)
+
+    def label(self) -> str:
+        if self.kind == "file":
+            return Path(self.path).name
+        if self.kind == "random":
+            return f"untrained {self.preset} model"
+        return "bundled model"
+
+    def load(self):
+        """Build the engine model (slow: imports torch). Runs on the worker thread."""
+        import engine
+
+        if self.kind == "bundled":
+            return engine.MixNMatch.load_bundled(device=self.device)
+        if self.kind == "random":
+            if self.preset not in engine.PRESETS:
+                names = ", ".join(sorted(engine.PRESETS))
+                raise engine.ModelFileError(
+                    f"unknown preset {self.preset!r}; choose one of {names}"
+                )
+            device = "cpu" if self.device == "auto" else self.device
+            return engine.MixNMatch.from_random(
+                engine.PRESETS[self.preset], seed=self.seed, device=device
+            )
+        path = Path(self.path)
+        if not path.exists():
+            raise engine.ModelFileError(f"{path}: no such file")
+        if path.is_dir() or path.suffix.lower() == ".pth":
+            generator, encoder, extractor = official_files(path)
+            return engine.MixNMatch.load_official(generator, encoder, extractor, device=self.device)
+        return engine.MixNMatch.load(path, device=self.device)
+
+
+def describe_model(model, spec: ModelSpec) -> ModelInfo:
+    """ModelInfo for a loaded engine model (runs on the worker thread)."""
+    info = dict(getattr(model, "info", {}) or {})
+    config = model.config
+    preset = _preset_name(config) or str(info.get("preset") or "custom")
+    path = getattr(model, "path", None)
+    return ModelInfo(
+        name=str(getattr(model, "name", "") or info.get("name") or spec.label()),
+        preset=preset,
+        device=str(model.device),
+        has_feature_mode=bool(model.has_feature_mode),
+        image_size=int(config.image_size),
+        path=str(path) if path else spec.path,
+        details={str(k): str(v) for k, v in info.items()},
+    )
+
+
+def _preset_name(config) -> str:
+    """Name of the preset ``config`` equals ("" if none)."""
+    from engine import PRESETS
+
+    return next((name for name, preset in PRESETS.items() if preset == config), "")

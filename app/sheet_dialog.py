@@ -1,0 +1,226 @@
+"""Vary one factor: one slot takes each image of a folder (or the gallery) in turn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+)
+
+from .export import confirm_overwrite, with_png_suffix
+from .qt_image import qimage_to_array
+from .resources import list_images
+from .state import SLOT_LABELS, SLOTS
+from .worker import JobResult, JobWatcher
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+MAX_IMAGES = 64
+CELL = 128
+
+
+def compose_sheet(result: JobResult, columns: int, cell: int = CELL) -> QImage:
+    """Grid of results; each carries its varying reference as an inset in the corner."""
+    frames = result.frames
+    rows = max(1, -(-len(frames) // columns))
+    gap = 4
+    sheet = QImage(
+        columns * (cell + gap) + gap, rows * (cell + gap) + gap, QImage.Format.Format_RGB32
+    )
+    sheet.fill(QColor("#15181d"))
+    p = QPainter(sheet)
+    p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+    inset = cell // 3
+    for i, frame in enumerate(frames):
+        x, y = gap + (i % columns) * (cell + gap), gap + (i // columns) * (cell + gap)
+        p.drawImage(QRect(x, y, cell, cell), frame.image)
+        if frame.source is not None:
+            src = frame.source
+            scale = inset / max(src.width(), src.height())
+            w, h = max(1, round(src.width() * scale)), max(1, round(src.height() * scale))
+            box = QRect(x + 3, y + cell - h - 3, w, h)
+            p.fillRect(box.adjusted(-1, -1, 1, 1), QColor("white"))
+            p.drawImage(box, src)
+    p.end()
+    return sheet
+
+
+class VarySheetDialog(QDialog):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window_ = window
+        self.setWindowTitle("Vary One Factor")
+        self.resize(760, 620)
+        self.sheet: QImage | None = None
+        self.folder: Path | None = None
+        self.watcher = JobWatcher(window.client, self)
+        self.watcher.progressed.connect(self._on_watcher_progressed)
+        self.watcher.finished.connect(self._on_watcher_finished)
+        self.watcher.failed.connect(self._on_watcher_failed)
+
+        self.factor = QComboBox(self)
+        for slot in SLOTS:
+            self.factor.addItem(SLOT_LABELS[slot], slot)
+        if window.combination.mode == "feature":
+            self.factor.model().item(SLOTS.index("pose")).setEnabled(False)
+        self.factor.setCurrentIndex(SLOTS.index(window.current_slot() or "texture"))
+        self.from_gallery = QRadioButton("Example gallery", self)
+        self.from_folder = QRadioButton("Folder…", self)
+        self.from_gallery.setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.from_gallery)
+        group.addButton(self.from_folder)
+        self.from_folder.clicked.connect(self._choose_folder)
+        self.folder_label = QLabel("", self)
+        self.columns = QSpinBox(self)
+        self.columns.setRange(1, 16)
+        self.columns.setValue(6)
+        source = QHBoxLayout()
+        source.addWidget(self.from_gallery)
+        source.addWidget(self.from_folder)
+        source.addWidget(self.folder_label, 1)
+        form = QFormLayout()
+        form.addRow("Factor that changes", self.factor)
+        form.addRow("Images", source)
+        form.addRow("Columns", self.columns)
+
+        self.preview = QLabel("The other three slots stay as they are in the main window.", self)
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        scroll = QScrollArea(self)
+        scroll.setWidget(self.preview)
+        scroll.setWidgetResizable(True)
+        self.progress = QProgressBar(self)
+        self.progress.setVisible(False)
+        self.generate_button = QPushButton("Generate", self)
+        self.generate_button.setDefault(True)
+        self.generate_button.clicked.connect(self.generate)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.watcher.cancel)
+        self.save_button = QPushButton("Save Sheet…", self)
+        self.save_button.setEnabled(False)
+        self.save_button.clicked.connect(self.save_dialog)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        row = QHBoxLayout()
+        for widget in (self.generate_button, self.cancel_button, self.progress):
+            row.addWidget(widget)
+        row.addStretch(1)
+        row.addWidget(self.save_button)
+        row.addWidget(buttons)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(scroll, 1)
+        layout.addLayout(row)
+
+    def slot(self) -> str:
+        return self.factor.currentData()
+
+    def paths(self) -> list[str]:
+        if self.from_folder.isChecked() and self.folder is not None:
+            return [str(p) for p in list_images(self.folder)][:MAX_IMAGES]
+        return self.window_.gallery.paths()[:MAX_IMAGES]
+
+    def _choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Images to vary over")
+        if folder:
+            self.folder = Path(folder)
+            self.folder_label.setText(self.folder.name)
+        elif self.folder is None:
+            self.from_gallery.setChecked(True)
+
+    def generate(self) -> None:
+        paths = self.paths()
+        if not paths:
+            self.preview.setText("No images found there.")
+            return
+        if self.window_.model_info is None:
+            self.preview.setText("No model loaded yet.")
+            return
+        self.watcher.start(
+            kind="sweep", slot=self.slot(), combination=self.window_.combination,
+            sources=tuple(paths), names=tuple(Path(p).name for p in paths),
+        )  # fmt: skip
+        self.progress.setRange(0, len(paths))
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.generate_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+
+    def _done(self) -> None:
+        self.progress.setVisible(False)
+        self.generate_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+
+    def _on_watcher_progressed(self, done: int, total: int) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+
+    def _on_watcher_finished(self, result: JobResult) -> None:
+        self._done()
+        if not result.frames:
+            self.preview.setText("Nothing was generated." + _skipped(result))
+            return
+        self.sheet = compose_sheet(result, self.columns.value())
+        self.preview.setPixmap(QPixmap.fromImage(self.sheet))
+        self.save_button.setEnabled(True)
+        note = " (cancelled)" if result.cancelled else ""
+        self.setWindowTitle(f"Vary One Factor: {len(result.frames)} images{note}{_skipped(result)}")
+
+    def _on_watcher_failed(self, message: str) -> None:
+        self._done()
+        self.preview.setText(f"Failed: {message}")
+
+    def save_dialog(self) -> None:
+        if self.sheet is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save Sheet", "sheet.png", "PNG images (*.png)",
+            options=QFileDialog.Option.DontConfirmOverwrite,
+        )  # fmt: skip
+        if path:
+            self.save(with_png_suffix(path))
+
+    def save(self, path: Path) -> bool:
+        if self.sheet is None or not confirm_overwrite(self, [path]):
+            return False
+        from engine import MixNMatchError, save_png
+
+        info = self.window_.model_info
+        meta = {
+            "varying": self.slot(),
+            "mode": self.window_.combination.mode,
+            "model": info.name if info else "",
+        }
+        try:
+            save_png(qimage_to_array(self.sheet), path, meta)
+        except MixNMatchError as error:
+            self.preview.setText(str(error))
+            return False
+        return True
+
+    def done(self, result: int) -> None:  # noqa: D401 (Qt API)
+        self.watcher.cancel()
+        super().done(result)
+
+
+def _skipped(result: JobResult) -> str:
+    return f"; skipped {len(result.skipped)}" if result.skipped else ""

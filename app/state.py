@@ -1,0 +1,172 @@
+"""Plain data the UI passes around: one slot's reference, a full combination, mix outcomes.
+
+Everything here is immutable, so a snapshot can be sent to the worker thread, stored in the
+undo stack or in the recent-results strip without copying.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field, replace
+
+from PIL import Image
+from PySide6.QtGui import QImage
+
+# Must match engine.SLOTS / engine.MODES (a test checks it); kept here so the window can be
+# built before the engine (and torch) is imported.
+SLOTS = ("background", "pose", "shape", "texture")
+MODES = ("code", "feature")
+SLOT_LABELS = {"background": "Background", "pose": "Pose", "shape": "Shape", "texture": "Texture"}
+SLOT_FACTORS = {"background": "b", "pose": "z", "shape": "p", "texture": "c"}
+SLOT_HINTS = {
+    "background": "The scene behind the bird comes from this image.",
+    "pose": "The bird's pose and position come from this image.",
+    "shape": "The bird's body shape comes from this image.",
+    "texture": "The bird's colours and markings come from this image.",
+}
+SLOT_SUBTITLES = {  # factor letter and a short name, shown under each slot's title
+    "background": "b · scene",
+    "pose": "z · pose",
+    "shape": "p · shape",
+    "texture": "c · colours",
+}
+POSE_FROM_SHAPE = "pose comes from the shape image"
+
+Box = tuple[int, int, int, int]  # x, y, w, h in image pixels
+
+_uids = itertools.count(1)
+
+
+def new_uid() -> int:
+    """A process-wide id for one loaded image (lets the worker cache its encoding)."""
+    return next(_uids)
+
+
+@dataclass(frozen=True)
+class CodeChoice:
+    """An explicit code for a slot instead of the encoded one.
+
+    ``kind`` is "index" (a category picked from the list) or "seed" (a seeded re-roll).
+    """
+
+    kind: str
+    value: int
+
+    def describe(self) -> str:
+        return f"category {self.value}" if self.kind == "index" else f"random, seed {self.value}"
+
+
+@dataclass(frozen=True, eq=False)
+class SlotState:
+    """What one slot holds: a reference image (or nothing), its crop box and code override."""
+
+    image: Image.Image | None = None  # RGB, already normalised by engine.load_image
+    preview: QImage | None = None  # display copy (maybe downscaled)
+    name: str = ""  # file name, or a description such as "pasted image"
+    source: str = ""  # file path when it came from a file
+    uid: int = 0  # identity of the image (0 = none)
+    box: Box | None = None  # user's box; None = the engine's default box
+    default_box: Box | None = None  # the engine's default box for this image
+    code: CodeChoice | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return self.image is None and self.code is None
+
+    @property
+    def has_image(self) -> bool:
+        return self.image is not None
+
+    @property
+    def effective_box(self) -> Box | None:
+        return self.box if self.box is not None else self.default_box
+
+    def with_box(self, box: Box | None) -> SlotState:
+        return replace(self, box=None if box == self.default_box else box)
+
+    def with_code(self, code: CodeChoice | None) -> SlotState:
+        return replace(self, code=code)
+
+    def key(self) -> tuple:
+        """What the worker compares to decide whether to re-encode this slot."""
+        return (self.uid, self.box, self.code)
+
+
+EMPTY = SlotState()
+
+
+@dataclass(frozen=True)
+class Combination:
+    """The four slots and the mode: everything one mix depends on."""
+
+    slots: tuple[SlotState, ...] = (EMPTY, EMPTY, EMPTY, EMPTY)
+    mode: str = "code"
+
+    def __getitem__(self, slot: str) -> SlotState:
+        return self.slots[SLOTS.index(slot)]
+
+    def with_slot(self, slot: str, state: SlotState) -> Combination:
+        slots = list(self.slots)
+        slots[SLOTS.index(slot)] = state
+        return replace(self, slots=tuple(slots))
+
+    def with_mode(self, mode: str) -> Combination:
+        return replace(self, mode=mode)
+
+    def items(self) -> list[tuple[str, SlotState]]:
+        return list(zip(SLOTS, self.slots))
+
+    def same_as(self, other: Combination) -> bool:
+        return self.mode == other.mode and all(
+            a.key() == b.key() for a, b in zip(self.slots, other.slots)
+        )
+
+
+@dataclass(frozen=True)
+class MixRequest:
+    id: int
+    combination: Combination
+
+
+@dataclass(frozen=True)
+class SlotReport:
+    """What the worker reports back about one slot's input (for metadata and pickers)."""
+
+    name: str = ""
+    digest: str = ""
+    crop: tuple[int, int, int, int] | None = None  # effective square crop (l, t, r, b)
+    top_k: tuple[tuple[int, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class MixOutcome:
+    """One finished mix, converted for display on the worker thread."""
+
+    request_id: int
+    combination: Combination
+    image: QImage | None = None  # None when slots are missing
+    array: object = None  # (S, S, 3) uint8 composite, for export
+    layers: dict[str, QImage] = field(default_factory=dict)
+    layer_arrays: dict[str, object] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()
+    seconds: float = 0.0
+    reports: dict[str, SlotReport] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        return self.image is not None
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    preset: str
+    device: str
+    has_feature_mode: bool
+    image_size: int
+    path: str = ""
+    details: dict = field(default_factory=dict)
+
+    def summary(self) -> str:
+        device = "CUDA" if self.device.startswith("cuda") else self.device.upper()
+        return f"{self.name} · {self.preset} · {device}"
