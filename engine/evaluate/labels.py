@@ -51,6 +51,29 @@ class LabelledSet:
     def __len__(self) -> int:
         return len(self.records)
 
+    def subset(self, indices) -> LabelledSet:
+        idx = np.asarray(indices, dtype=np.int64)
+        return LabelledSet(
+            self.root,
+            [self.records[i] for i in idx],
+            {k: v[idx] for k, v in self.labels.items()},
+            self.names,
+        )
+
+    def split(self) -> tuple[LabelledSet, LabelledSet]:
+        """(train, test) by the folder's train_test_split.txt (every 10th image if absent)."""
+        test_ids = set()
+        path = self.root / "train_test_split.txt"
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                fields = line.split()
+                if len(fields) == 2 and fields[1] == "0" and fields[0].isdigit():
+                    test_ids.add(int(fields[0]))
+        else:
+            test_ids = {r.id for k, r in enumerate(self.records) if k % 10 == 9}
+        is_test = np.array([r.id in test_ids for r in self.records], dtype=bool)
+        return self.subset(np.flatnonzero(~is_test)), self.subset(np.flatnonzero(is_test))
+
     def reference(self, i: int) -> Reference:
         rec = self.records[i]
         return Reference(load_image(rec.path), rec.box, rec.path.name)
@@ -136,7 +159,9 @@ def load_labelled(root: str | Path, require_independent: bool = True) -> Labelle
     rows = _parse_rows(csv_path, names)
     lacking = [r.id for r in records if r.id not in rows]
     if lacking:
-        raise DataError(f"{csv_path}: no factors for image id {lacking[0]} ({len(lacking)} missing)")
+        raise DataError(
+            f"{csv_path}: no factors for image id {lacking[0]} ({len(lacking)} missing)"
+        )
     table = np.array([rows[r.id] for r in records], dtype=np.float64).reshape(-1, 5)
     labels = {f: table[:, k].astype(np.int64) for k, f in enumerate(CLASS_FACTORS)}
     labels["angle"] = table[:, 4]

@@ -45,7 +45,9 @@ class OracleConfig:
 
     def __post_init__(self) -> None:
         if self.image_size < 16 or self.image_size & (self.image_size - 1):
-            raise ValueError(f"oracle image size must be a power of two >= 16, got {self.image_size}")
+            raise ValueError(
+                f"oracle image size must be a power of two >= 16, got {self.image_size}"
+            )
         if self.width < 4:
             raise ValueError(f"oracle width must be >= 4, got {self.width}")
         if set(self.classes) != set(CLASS_FACTORS):
@@ -74,27 +76,27 @@ class OracleConfig:
 
 
 class OracleNet(nn.Module):
-    """conv-BN-ReLU-maxpool blocks to 4 x 4, a linear embedding, one linear layer of heads."""
+    """Strided conv-BN-ReLU blocks down to 4 x 4 (each block after the first adds a 3x3 conv at
+    its resolution), a linear embedding, and one linear layer holding every head."""
 
     def __init__(self, cfg: OracleConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        widths = [cfg.width * min(k + 1, 4) for k in range(cfg.num_blocks)]
+        widths = [cfg.width * min(k + 2, 8) // 2 for k in range(cfg.num_blocks)]
         layers: list[nn.Module] = []
         prev = 3
-        for w in widths:
-            layers += [
-                nn.Conv2d(prev, w, 3, padding=1, bias=False),
-                nn.BatchNorm2d(w),
-                nn.ReLU(inplace=True),
-                nn.MaxPool2d(2),
-            ]
+        for k, w in enumerate(widths):
+            layers += _conv_bn_relu(prev, w, stride=2)
+            if k > 0:
+                layers += _conv_bn_relu(w, w, stride=1)
             prev = w
         self.trunk = nn.Sequential(*layers)
         self.embed = nn.Sequential(
-            nn.Flatten(), nn.Linear(prev * 16, cfg.embed_dim), nn.BatchNorm1d(cfg.embed_dim),
+            nn.Flatten(),
+            nn.Linear(prev * 16, cfg.embed_dim),
+            nn.BatchNorm1d(cfg.embed_dim),
             nn.ReLU(inplace=True),
-        )  # fmt: skip
+        )
         self.heads = nn.Linear(cfg.embed_dim, cfg.num_outputs)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -114,10 +116,25 @@ class OracleNet(nn.Module):
         return self.split(self.heads(self.features(x)))
 
 
+def _conv_bn_relu(in_ch: int, out_ch: int, stride: int) -> list[nn.Module]:
+    return [
+        nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, bias=False),
+        nn.BatchNorm2d(out_ch),
+        nn.ReLU(inplace=True),
+    ]
+
+
 class Oracle:
     """A trained oracle in eval mode: ``predict`` and ``features`` on [-1, 1] crops."""
 
-    def __init__(self, net: OracleNet, info: dict, device: torch.device | str = "cpu") -> None:
+    def __init__(
+        self,
+        net: OracleNet,
+        info: dict,
+        device: torch.device | str = "cpu",
+        path: Path | None = None,
+    ) -> None:
+        self.path = path
         self.net = net.to(device).eval()
         self.config = net.cfg
         self.info = info
@@ -128,8 +145,9 @@ class Oracle:
         x = x.to(self.device)
         size = self.config.image_size
         if x.shape[-1] != size or x.shape[-2] != size:
-            x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True,
-                              align_corners=False)  # fmt: skip
+            x = F.interpolate(
+                x, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+            )
         return x
 
     @torch.inference_mode()
@@ -208,7 +226,7 @@ class Oracle:
             raise ModelFileError(f"{path}: oracle weights do not match its config") from None
         for key in ("format", "format_version"):
             header.pop(key, None)
-        return cls(net, header, device)
+        return cls(net, header, device, path)
 
 
 # ----------------------------------------------------------------------------------- training
@@ -228,27 +246,37 @@ class TrainSettings:
 def augment(x: torch.Tensor, gen: torch.Generator, shift: int) -> torch.Tensor:
     """Label-preserving augmentation of a [-1, 1] batch: no flips (facing is a label), no
     rotation (angle is a label), no hue change (colours are labels). Small shifts, mild
-    brightness/contrast, occasional blur and sensor noise."""
+    brightness/contrast, occasional blur or loss of resolution (generated images are softer)
+    and sensor noise."""
     n, _, h, w = x.shape
     if shift > 0:
         padded = F.pad(x, (shift,) * 4, mode="replicate")
         dx = torch.randint(0, 2 * shift + 1, (n,), generator=gen)
         dy = torch.randint(0, 2 * shift + 1, (n,), generator=gen)
-        x = torch.stack(
-            [padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(n)]
-        )  # fmt: skip
+        x = torch.stack([padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(n)])
     gain = 1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.12
     bias = (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.08
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
     x = (x - mean) * gain + mean + bias
-    blur = torch.rand(n, generator=gen) < 0.3
+    pick = torch.rand(n, generator=gen)
+    blur, lowres = pick < 0.2, (pick >= 0.2) & (pick < 0.4)
     if blur.any():
         k = torch.tensor([0.25, 0.5, 0.25])
         kernel = (k[:, None] * k[None, :]).expand(3, 1, 3, 3)
         x[blur] = F.conv2d(F.pad(x[blur], (1, 1, 1, 1), mode="replicate"), kernel, groups=3)
+    if lowres.any():
+        factor = 0.35 + 0.4 * float(torch.rand(1, generator=gen))
+        x[lowres] = _resample(x[lowres], factor)
     noise = torch.rand(n, 1, 1, 1, generator=gen) * 0.05
     x = x + noise * torch.randn(x.shape, generator=gen)
     return x.clamp(-1, 1)
+
+
+def _resample(x: torch.Tensor, factor: float) -> torch.Tensor:
+    """Down to ``factor`` of the size (antialiased) and back up: a softer image."""
+    size = x.shape[-2:]
+    small = F.interpolate(x, scale_factor=factor, mode="bilinear", antialias=True)
+    return F.interpolate(small, size=size, mode="bilinear", align_corners=False)
 
 
 def targets(data: LabelledSet, indices: np.ndarray | None = None) -> dict[str, torch.Tensor]:
@@ -271,6 +299,11 @@ def score(oracle: Oracle, crops: torch.Tensor, data: LabelledSet) -> dict[str, f
     return out
 
 
+def soften(crops: torch.Tensor, factor: float = 0.5) -> torch.Tensor:
+    """uint8 crops at ``factor`` of their resolution, upsampled back (a softer view)."""
+    return ((_resample(to_float(crops), factor).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
 def train_oracle(
     train: LabelledSet,
     held_out: LabelledSet,
@@ -281,7 +314,8 @@ def train_oracle(
     held_out_crops: torch.Tensor | None = None,
 ) -> Oracle:
     """Train on ``train`` (all crops decoded once, uint8) and score on ``held_out``."""
-    cfg = cfg or OracleConfig()
+    if cfg is None:
+        cfg = OracleConfig(classes={f: len(train.names[f]) for f in CLASS_FACTORS})
     st = settings or TrainSettings()
     say = log or (lambda _msg: None)
     start = time.perf_counter()
@@ -321,15 +355,16 @@ def train_oracle(
         loss.backward()
         opt.step()
         sched.step()
-        running = 0.98 * running + 0.02 * float(loss) if step else float(loss)
+        value = float(loss.detach())
+        running = 0.98 * running + 0.02 * value if step else value
         if (step + 1) % 250 == 0 or step + 1 == st.steps:
-            say(f"step {step + 1}/{st.steps}  loss {running:.3f}  "
-                f"{time.perf_counter() - start:.0f} s")  # fmt: skip
+            say(
+                f"step {step + 1}/{st.steps}  loss {running:.3f}  "
+                f"{time.perf_counter() - start:.0f} s"
+            )
     train_s = time.perf_counter() - start
-    from engine.evaluate.labels import default_class_names
-
     info = {
-        "class_names": {**default_class_names(), **{k: v for k, v in train.names.items()}},
+        "class_names": dict(train.names),
         "training": {
             "train_images": len(train),
             "held_out_images": len(held_out),
@@ -339,8 +374,8 @@ def train_oracle(
             "weight_decay": st.weight_decay,
             "angle_weight": st.angle_weight,
             "seed": st.seed,
-            "augmentation": f"shift +-{st.shift} px, brightness/contrast +-6%, blur p=0.3, "
-            "noise std <= 0.05; no flips or rotations",
+            "augmentation": f"shift +-{st.shift} px, brightness/contrast +-6%, 3x3 blur p=0.2, "
+            "resolution x0.35-0.75 p=0.2, noise std <= 0.05; no flips, rotations or hue changes",
             "decode_seconds": round(decode_s, 1),
             "seconds": round(train_s, 1),
             "torch": torch.__version__,
@@ -350,4 +385,9 @@ def train_oracle(
     }
     oracle = Oracle(net, info)
     oracle.info["held_out"] = score(oracle, held_out_crops, held_out)
+    # Robustness probes: the same held-out images with half and a quarter of their resolution.
+    oracle.info["held_out_half_resolution"] = score(oracle, soften(held_out_crops, 0.5), held_out)
+    oracle.info["held_out_quarter_resolution"] = score(
+        oracle, soften(held_out_crops, 0.25), held_out
+    )
     return oracle
