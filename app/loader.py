@@ -16,6 +16,14 @@ class _Relay(QObject):
     failed = Signal(int, str)  # token, one-line message
 
 
+def _default_box(engine, source, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """A box listed beside the file (example images), else the engine's default box."""
+    known = engine.known_box(source) if isinstance(source, (str, Path)) else None
+    if known is not None and known[0] < size[0] and known[1] < size[1]:
+        return known
+    return tuple(int(v) for v in engine.default_box(*size))
+
+
 class _LoadTask(QRunnable):
     def __init__(self, relay: _Relay, token: int, source, name: str) -> None:
         super().__init__()
@@ -32,7 +40,7 @@ class _LoadTask(QRunnable):
                 name=self._name,
                 source=str(self._source) if isinstance(self._source, (str, Path)) else "",
                 uid=new_uid(),
-                default_box=tuple(int(v) for v in engine.default_box(*image.size)),
+                default_box=_default_box(engine, self._source, image.size),
             )
         except Exception as error:  # engine.ImageError for bad files; anything else is a bug
             message = one_line(error)

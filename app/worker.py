@@ -182,7 +182,7 @@ class MixWorker(QObject):
 
             if len(self._references) > 64:
                 self._references.clear()
-            reference = Reference(image=state.image, box=state.box, name=state.name)
+            reference = Reference(image=state.image, box=state.effective_box, name=state.name)
             self._references[key] = reference
         return reference
 

@@ -20,6 +20,7 @@ _EXPORTS = {
     "DataError": "engine.errors",
     "Reference": "engine.images",
     "default_box": "engine.images",
+    "known_box": "engine.images",
     "load_frames": "engine.images",
     "load_image": "engine.images",
     "save_png": "engine.images",

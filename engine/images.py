@@ -111,6 +111,26 @@ def default_box(width: int, height: int) -> tuple[int, int, int, int]:
     return (width - side) // 2, (height - side) // 2, side, side
 
 
+def known_box(path: str | Path) -> tuple[int, int, int, int] | None:
+    """The object box of an image listed in a ``boxes.csv`` beside it (``filename,x,y,w,h``),
+    as shipped with the example images; None when there is none."""
+    path = Path(path)
+    table = path.parent / "boxes.csv"
+    try:
+        lines = table.read_text().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in lines:
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) == 5 and parts[0] == path.name:
+            try:
+                x, y, w, h = (int(round(float(v))) for v in parts[1:])
+            except ValueError:
+                return None
+            return (x, y, w, h) if w > 0 and h > 0 else None
+    return None
+
+
 def validate_box(box: tuple[float, float, float, float], width: int, height: int) -> None:
     x, y, w, h = box
     if w <= 0 or h <= 0:
@@ -138,7 +158,8 @@ class Reference:
 
     @classmethod
     def from_path(cls, path: str | Path, box=None) -> Reference:
-        return cls(load_image(path), box, Path(path).name)
+        """Load a reference; without ``box``, a box listed in a ``boxes.csv`` beside it."""
+        return cls(load_image(path), box if box is not None else known_box(path), Path(path).name)
 
     def with_box(self, box) -> Reference:
         return Reference(self.image, box, self.name, self._digest)

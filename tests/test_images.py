@@ -87,3 +87,12 @@ def test_save_png_keeps_metadata_and_scales(tmp_path):
     path = save_png(np.zeros((8, 8, 3), np.uint8), tmp_path / "x.png", {"mode": "code"}, scale=3)
     with Image.open(path) as img:
         assert img.size == (24, 24) and img.text["mode"] == "code"
+
+
+def test_known_box_from_boxes_csv_beside_the_image(tmp_path):
+    Image.new("RGB", (100, 80)).save(tmp_path / "bird.png")
+    (tmp_path / "boxes.csv").write_text("filename,x,y,w,h\nbird.png,10,20,30,40\n")
+    assert Reference.from_path(tmp_path / "bird.png").box == (10, 20, 30, 40)
+    assert Reference.from_path(tmp_path / "bird.png", (1, 1, 5, 5)).box == (1, 1, 5, 5)
+    Image.new("RGB", (100, 80)).save(tmp_path / "other.png")
+    assert Reference.from_path(tmp_path / "other.png").box is None
