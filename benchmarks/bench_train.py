@@ -1,8 +1,9 @@
 """Training speed: stage-1 and stage-2 steps/s for both presets in fp32 and bf16 autocast.
 
-Synthetic batches (speed does not depend on the pixels). Also prints where a stage-1 step
-spends its time (profiler, grouped by network). The released stage-1 trainer was measured at
-3.4 s per step (paper preset, batch 4, fp32) on the same 2-core CPU; that figure is an external
+Synthetic batches (speed does not depend on the pixels). Also prints where a step spends
+its time: backward + update of each optimiser (generator+encoders, critics with their
+gradient penalty, discriminators) and the forward passes. The released stage-1 trainer
+was measured at 3.4 s per step (paper preset, batch 4, fp32) on the same 2-core CPU; that figure is an external
 reference, printed for comparison, not re-measured here.
 Run: ``python benchmarks/bench_train.py [--presets demo paper] [--steps 5]``.
 """
@@ -31,8 +32,16 @@ def _batch(cfg, n: int) -> dict[str, torch.Tensor]:
     }
 
 
-def time_steps(preset: str, batch: int, precision: str, stage: int, steps: int) -> float:
-    """Median seconds per step after one warm-up step."""
+def time_steps(
+    preset: str,
+    batch: int,
+    precision: str,
+    stage: int,
+    steps: int,
+    breakdown: dict[str, float] | None = None,
+) -> float:
+    """Median seconds per step after one warm-up step; ``breakdown`` receives time shares
+    (backward + update of each optimiser, and everything else)."""
     model = PRESETS[preset]
     cfg = TrainConfig(
         model=model, preset=preset, data=".", batch_size=batch, precision=precision, device="cpu"
@@ -42,11 +51,17 @@ def time_steps(preset: str, batch: int, precision: str, stage: int, steps: int) 
     data = _batch(model, batch)
     step = trainer.stage1_step if stage == 1 else trainer.stage2_step
     step(data)
+    trainer.timings.clear()
     times = []
     for _ in range(steps):
         start = time.perf_counter()
         step(data)
         times.append(time.perf_counter() - start)
+    if breakdown is not None:
+        total = sum(times)
+        parts = {k: v / total for k, v in trainer.timings.items()}
+        parts["forward passes and the rest"] = 1 - sum(parts.values())
+        breakdown.update(parts)
     return statistics.median(times)
 
 
@@ -63,11 +78,18 @@ def main() -> None:
     for preset in args.presets:
         for batch in (4, 12) if preset == "paper" else (16,):
             for stage in (1, 2):
-                fp32 = time_steps(preset, batch, "fp32", stage, args.steps)
+                shares: dict[str, float] = {}
+                fp32 = time_steps(preset, batch, "fp32", stage, args.steps, shares)
                 bf16 = time_steps(preset, batch, "bf16", stage, args.steps)
                 print(
                     f"{preset:6} {batch:5d} {stage:5d} {fp32:12.3f} {bf16:12.3f} "
                     f"{fp32 / bf16:14.2f}"
+                )
+                print(
+                    "  fp32 time: "
+                    + ", ".join(
+                        f"{k} {v:.0%}" for k, v in sorted(shares.items(), key=lambda kv: -kv[1])
+                    )
                 )
                 if preset == "paper" and batch == 4 and stage == 1:
                     best = min(fp32, bf16)

@@ -200,3 +200,47 @@ def test_two_process_gloo_training_keeps_ranks_identical(tiny_config, tiny_cub, 
     assert a.keys() == b.keys()
     for key in a:
         assert torch.equal(a[key], b[key]), key
+
+
+def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tiny_cub, tmp_path):
+    import signal
+    import time
+
+    run = tmp_path / "run"
+    cmd = [
+        sys.executable,
+        "-m",
+        "engine.cli.train",
+        "--data",
+        str(tiny_cub),
+        "--out",
+        str(run),
+        "--steps",
+        "100000",
+        "--batch-size",
+        "4",
+        "--log-every",
+        "1",
+        "--sample-every",
+        "100000",
+        "--checkpoint-every",
+        "100000",
+        "--num-parents",
+        "2",
+        "--num-children",
+        "4",
+        "-q",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.time() + 240
+    metrics = run / "metrics.jsonl"
+    while time.time() < deadline and not (metrics.exists() and metrics.read_text().count("\n")):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=240)
+    assert proc.returncode == 130, err
+    assert "checkpoint saved" in err and "Traceback" not in err
+    assert list_checkpoints(run)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import signal
 import sys
+import threading
 import time
 import tomllib
 from pathlib import Path
@@ -128,6 +130,24 @@ def _bar(p, width: int = 24) -> str:
     )
 
 
+def _install_stop_handler() -> threading.Event:
+    """First Ctrl-C (or SIGTERM): finish the current step, checkpoint, exit. Second: abort."""
+    stop = threading.Event()
+
+    def handler(signum, frame) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print(
+            f"\n{PROG}: stopping after this step (Ctrl-C again aborts without saving)",
+            file=sys.stderr,
+        )
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return stop
+
+
 def main(argv: list[str] | None = None) -> int:
     def body() -> int:
         args = build_parser().parse_args(argv)
@@ -139,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         from engine.train import iter_train
         from engine.train.loop import _is_main
 
-        for p in iter_train(cfg, resume=args.resume):
+        stop = _install_stop_handler()
+        for p in iter_train(cfg, resume=args.resume, should_stop=stop.is_set):
             if not _is_main():
                 continue
             if p.event == "step" and not args.quiet:

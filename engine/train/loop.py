@@ -172,6 +172,25 @@ def prepare_run_dir(cfg: TrainConfig) -> Path:
     return run_dir
 
 
+def _agree_to_stop(should_stop: Callable[[], bool] | None) -> bool:
+    """Poll the abort hook; under torchrun every rank stops at the same step."""
+    flag = bool(should_stop is not None and should_stop())
+    if dist.is_available() and dist.is_initialized():
+        t = torch.tensor([float(flag)])
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        flag = bool(t.item())
+    return flag
+
+
+def _tensorboard(run_dir: Path):
+    """A TensorBoard writer when the tensorboard package is installed, else None."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(str(run_dir / "tensorboard"))
+
+
 def _check_finite(losses: dict[str, float], stage: int, step: int) -> None:
     bad = [k for k, v in losses.items() if not math.isfinite(v)]
     if bad:
@@ -238,6 +257,7 @@ def iter_train(
 
     stages = [1, 2] if cfg.stage == "all" else [int(cfg.stage)]
     metrics = open(run_dir / "metrics.jsonl", "a") if _is_main() else None
+    board = _tensorboard(run_dir) if _is_main() else None
     try:
         for current in stages:
             if current < stage:
@@ -258,16 +278,13 @@ def iter_train(
             start, start_step = time.perf_counter(), step
 
             while step < total:
-                if should_stop is not None and should_stop():
+                if _agree_to_stop(should_stop):
                     yield _save(cfg, trainer, dataset, stage, step, total, "stopped")
                     return
                 batch = next(batches)
                 try:
                     losses = update(batch)
                     _check_finite(losses, stage, step + 1)
-                except KeyboardInterrupt:
-                    yield _save(cfg, trainer, dataset, stage, step, total, "stopped")
-                    return
                 except NonFiniteLoss:
                     _save(cfg, trainer, dataset, stage, step, total, "checkpoint")
                     raise
@@ -291,6 +308,9 @@ def iter_train(
                             + "\n"
                         )
                         metrics.flush()
+                    if board is not None:
+                        for key, value in losses.items():
+                            board.add_scalar(f"stage{stage}/{key}", value, step)
                     yield progress
                 if _is_main() and (step % cfg.sample_every == 0 or step == total):
                     write_sample_grid(
@@ -304,6 +324,8 @@ def iter_train(
     finally:
         if metrics is not None:
             metrics.close()
+        if board is not None:
+            board.close()
 
 
 def export(cfg: TrainConfig, trainer: Trainer, stages: list[int]) -> Path:

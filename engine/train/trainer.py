@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import time
 from collections.abc import Iterable
 
 import torch
@@ -63,6 +64,7 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
         self.cfg, self.device = cfg, device
+        self.timings: dict[str, float] = {}  # seconds in backward + update, per optimiser
         m: ModelConfig = cfg.model
         self.generator = Generator(m)
         self.encoders = Encoders(m)
@@ -108,6 +110,7 @@ class Trainer:
 
     # -- helpers ------------------------------------------------------------------------------
     def _step(self, name: str, loss: torch.Tensor) -> None:
+        start = time.perf_counter()
         opt = self.optimizers[name]
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -118,6 +121,7 @@ class Trainer:
                 dist.all_reduce(p.grad)
                 p.grad /= world
         opt.step()
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
 
     @torch.no_grad()
     def update_ema(self) -> None:
