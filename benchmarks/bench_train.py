@@ -3,8 +3,8 @@
 Synthetic batches (speed does not depend on the pixels). Also prints where a step spends
 its time: backward + update of each optimiser (generator+encoders, critics with their
 gradient penalty, discriminators) and the forward passes. The released stage-1 trainer
-was measured at 3.4 s per step (paper preset, batch 4, fp32) on the same 2-core CPU; that figure is an external
-reference, printed for comparison, not re-measured here.
+was measured at 3.4 s per step (paper preset, batch 4, fp32) on the same 2-core CPU;
+that figure is an external reference, printed for comparison, not re-measured here.
 Run: ``python benchmarks/bench_train.py [--presets demo paper] [--steps 5]``.
 """
 
