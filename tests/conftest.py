@@ -20,8 +20,19 @@ from PIL import Image  # noqa: E402
 
 from engine.config import ModelConfig  # noqa: E402
 
-TINY = ModelConfig(image_size=64, z_dim=16, num_parents=2, num_children=4, num_backgrounds=4,
-                   gf_dim=16, ef_dim=8, df_dim=8, bd_dim=4, bd_code_dim=16, ex_dim=4)
+TINY = ModelConfig(
+    image_size=64,
+    z_dim=16,
+    num_parents=2,
+    num_children=4,
+    num_backgrounds=4,
+    gf_dim=16,
+    ef_dim=8,
+    df_dim=8,
+    bd_dim=4,
+    bd_code_dim=16,
+    ex_dim=4,
+)
 
 
 @pytest.fixture
@@ -37,8 +48,12 @@ def tiny_model_file(tmp_path):
 
     model = MixNMatch.from_random(TINY, seed=0)
     path = tmp_path / "tiny.safetensors"
-    save_model(path, TINY, {"generator": model.generator, "encoders": model.encoders,
-                            "extractor": model.extractor}, {"name": "tiny"})
+    save_model(
+        path,
+        TINY,
+        {"generator": model.generator, "encoders": model.encoders, "extractor": model.extractor},
+        {"name": "tiny"},
+    )
     return path
 
 

@@ -244,3 +244,13 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tiny_cub, tmp_path):
     assert proc.returncode == 130, err
     assert "checkpoint saved" in err and "Traceback" not in err
     assert list_checkpoints(run)
+
+
+def test_export_only_from_newest_checkpoint(tiny_config, tiny_cub, tmp_path):
+    cfg = _cfg(tiny_config, tiny_cub, tmp_path / "r", steps=2, checkpoint_every=1, stage="1")
+    list(iter_train(cfg))
+    out = tmp_path / "early.safetensors"
+    assert train_main(["--out", str(tmp_path / "r"), "--export-only", "--export", str(out)]) == 0
+    model = MixNMatch.load(out, "cpu")
+    assert model.info["steps"] == 2 and not model.has_feature_mode
+    assert train_main(["--out", str(tmp_path / "none"), "--export-only"]) == 2

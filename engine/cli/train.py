@@ -82,6 +82,11 @@ def build_parser() -> Parser:
     p.add_argument("--export", metavar="MODEL", help="model file to write at the end")
     p.add_argument("--config", metavar="FILE.toml", help="read options from a TOML file")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    p.add_argument(
+        "--export-only",
+        action="store_true",
+        help="export the model from the newest checkpoint of --out and exit",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -112,7 +117,7 @@ def resolve_config(args) -> TrainConfig:  # noqa: F821
             overrides["num_backgrounds"] = overrides["num_children"]
         model = dataclasses.replace(model, **overrides)
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = set(values) - fields - {"config", "resume", "dry_run", "quiet"}
+    unknown = set(values) - fields - {"config", "resume", "dry_run", "quiet", "export_only"}
     if unknown:
         raise UsageError(f"unknown option(s) in config: {', '.join(sorted(unknown))}")
     kwargs = {k: v for k, v in values.items() if k in fields}
@@ -151,6 +156,13 @@ def _install_stop_handler() -> threading.Event:
 def main(argv: list[str] | None = None) -> int:
     def body() -> int:
         args = build_parser().parse_args(argv)
+        if args.export_only:
+            if not args.out:
+                raise UsageError("give --out RUN_DIR")
+            from engine.train.loop import export_checkpoint
+
+            print(f"{PROG}: model written to {export_checkpoint(args.out, args.export)}")
+            return 0
         cfg = resolve_config(args)
         print(json.dumps(cfg.to_dict(), indent=2))
         if args.dry_run:

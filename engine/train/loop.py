@@ -319,7 +319,8 @@ def iter_train(
                 if step % cfg.checkpoint_every == 0 or step == total:
                     yield _save(cfg, trainer, dataset, stage, step, total, "checkpoint")
         if _is_main():
-            export(cfg, trainer, stages)
+            ran_stage2 = 2 in stages and stage == 2
+            export(cfg, trainer, cfg.steps if 1 in stages else 0, step if ran_stage2 else 0)
         yield TrainProgress(stage, step, step, event="done")
     finally:
         if metrics is not None:
@@ -328,24 +329,40 @@ def iter_train(
             board.close()
 
 
-def export(cfg: TrainConfig, trainer: Trainer, stages: list[int]) -> Path:
-    """Write the inference model file (EMA generator, encoders, and EX once stage 2 ran)."""
-    path = Path(cfg.export) if cfg.export else Path(cfg.out) / "model.safetensors"
+def export(
+    cfg: TrainConfig, trainer: Trainer, steps: int, stage2_steps: int, path: Path | None = None
+) -> Path:
+    """Write the inference model file: EMA generator, encoders, and EX when stage 2 ran."""
+    path = path or (Path(cfg.export) if cfg.export else Path(cfg.out) / "model.safetensors")
     nets = trainer.inference_networks()
-    if 2 not in stages and cfg.stage != "all":
+    if stage2_steps <= 0:
         nets.pop("extractor")
     trained_on = cfg.data or f"SynthBirds natural, {cfg.synthetic} images, seed {cfg.seed}"
     info = {
         "name": path.stem,
         "preset": cfg.preset,
         "trained_on": trained_on,
-        "steps": cfg.steps,
-        "stage2_steps": cfg.total_stage2_steps if "extractor" in nets else 0,
+        "steps": steps,
+        "stage2_steps": stage2_steps,
         "seed": cfg.seed,
         "batch_size": cfg.batch_size,
         "precision": cfg.precision,
     }
     return save_model(path, cfg.model, nets, info)
+
+
+def export_checkpoint(run_dir: str | Path, path: str | Path | None = None) -> Path:
+    """Export the inference model from the newest checkpoint of a run (on demand)."""
+    found = load_latest(Path(run_dir))
+    if found is None:
+        raise MixNMatchError(f"{run_dir}: no readable checkpoint to export")
+    _, state = found
+    cfg = TrainConfig.from_dict(state["config"])
+    trainer = Trainer(cfg, torch.device("cpu"))
+    trainer.load_state_dict(state["trainer"])
+    stage, step = int(state["stage"]), int(state["step"])
+    steps, stage2 = (step, 0) if stage == 1 else (cfg.steps, step)
+    return export(cfg, trainer, steps, stage2, Path(path) if path else None)
 
 
 def train(
