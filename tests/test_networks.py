@@ -89,3 +89,26 @@ def test_gradients_reach_every_parameter(tiny_config):
     for name, net in nets.items():
         for pname, p in net.named_parameters():
             assert p.grad is not None and p.grad.abs().sum() > 0, f"{name}.{pname} got no gradient"
+
+
+@pytest.mark.parametrize("parents, children", [(12, 120), (20, 196), (3, 7)])
+def test_other_category_counts(parents, children):
+    """Dogs (12/120), Cars (20/196) and custom counts; children nest in parents."""
+    from engine.codes import child_to_parent, sample_tied
+
+    cfg = ModelConfig(
+        image_size=64,
+        num_parents=parents,
+        num_children=children,
+        num_backgrounds=children,
+        gf_dim=16,
+        ef_dim=8,
+    )
+    parent_of = child_to_parent(torch.arange(children), cfg)
+    assert parent_of.min() == 0 and parent_of.max() == parents - 1
+    assert torch.all(parent_of[1:] >= parent_of[:-1])  # consecutive blocks
+    codes, _ = sample_tied(cfg, 3, torch.device("cpu"))
+    with torch.no_grad():
+        out = Generator(cfg).eval()(codes.z, codes.b, codes.p, codes.c)
+    assert out.child.shape == (3, 3, 64, 64)
+    assert Encoders(cfg).eval()(torch.zeros(1, 3, 64, 64))["c"].shape == (1, children)
