@@ -79,8 +79,6 @@ def save_model(
     info: Mapping[str, object] | None = None,
 ) -> Path:
     """Write generator/encoders/(extractor) weights and the JSON header, atomically."""
-    from safetensors.torch import save_file
-
     path = Path(path)
     tensors = {}
     for part in PARTS:
@@ -95,13 +93,22 @@ def save_model(
         "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         **dict(info or {}),
     }
+    return write_safetensors(path, tensors, header, "model file")
+
+
+def write_safetensors(
+    path: Path, tensors: dict, header: dict, what: str, key: str = METADATA_KEY
+) -> Path:
+    """Atomically write tensors plus one JSON header under metadata ``key`` (temp + rename)."""
+    from safetensors.torch import save_file
+
     tmp = path.with_name(path.name + ".tmp")
     try:
-        save_file(tensors, str(tmp), metadata={METADATA_KEY: json.dumps(header)})
+        save_file(tensors, str(tmp), metadata={key: json.dumps(header)})
         tmp.replace(path)
     except OSError as err:
         tmp.unlink(missing_ok=True)
-        raise ModelFileError(f"{path}: cannot write model file: {err.strerror or err}") from None
+        raise ModelFileError(f"{path}: cannot write {what}: {err.strerror or err}") from None
     return path
 
 

@@ -25,6 +25,7 @@ from torch import nn
 
 from engine.errors import ModelFileError
 from engine.evaluate.labels import ANGLE_SCALE, CLASS_FACTORS, LabelledSet, to_float
+from engine.model_file import write_safetensors
 
 FORMAT_NAME = "mixnmatch-oracle"
 FORMAT_VERSION = 1
@@ -172,8 +173,6 @@ class Oracle:
 
     # -- files ---------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        from safetensors.torch import save_file
-
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         header = {
@@ -183,14 +182,7 @@ class Oracle:
             **self.info,
         }
         tensors = {k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()}
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            save_file(tensors, str(tmp), metadata={METADATA_KEY: json.dumps(header)})
-            tmp.replace(path)
-        except OSError as err:
-            tmp.unlink(missing_ok=True)
-            raise ModelFileError(f"{path}: cannot write oracle: {err.strerror or err}") from None
-        return path
+        return write_safetensors(path, tensors, header, "oracle", METADATA_KEY)
 
     @classmethod
     def load(cls, path: str | Path, device: torch.device | str = "cpu") -> Oracle:
