@@ -11,22 +11,19 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QSpinBox,
-    QVBoxLayout,
 )
 
 from .export import confirm_overwrite
+from .job_dialog import JobDialog
 from .resources import IMAGE_SUFFIXES
 from .state import SLOT_LABELS, SLOTS
-from .worker import JobResult, JobWatcher
+from .worker import JobResult
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -46,19 +43,13 @@ def write_animation(frames: list, path: Path, fps: int, scale: int = 1) -> None:
                    duration=duration, loop=0)  # fmt: skip
 
 
-class AnimationDialog(QDialog):
+class AnimationDialog(JobDialog):
     def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window_ = window
-        self.setWindowTitle("Animate One Factor")
+        super().__init__(window, "Animate One Factor")
         self.resize(560, 600)
         self.frames: list = []
         self.target_path: str = ""
         self._shown = 0
-        self.watcher = JobWatcher(window.client, self)
-        self.watcher.progressed.connect(self._on_watcher_progressed)
-        self.watcher.finished.connect(self._on_watcher_finished)
-        self.watcher.failed.connect(self._on_watcher_failed)
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._on_timer_timeout)
 
@@ -93,32 +84,10 @@ class AnimationDialog(QDialog):
         form.addRow("Frames per second", self.fps)
         form.addRow("", self.bounce)
 
-        self.preview = QLabel("The other slots stay as they are in the main window.", self)
-        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._add_job_controls(
+            form, "The other slots stay as they are in the main window.", "Export GIF/APNG…"
+        )
         self.preview.setMinimumSize(300, 300)
-        self.progress = QProgressBar(self)
-        self.progress.setVisible(False)
-        self.generate_button = QPushButton("Generate", self)
-        self.generate_button.setDefault(True)
-        self.generate_button.clicked.connect(self.generate)
-        self.cancel_button = QPushButton("Cancel", self)
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.watcher.cancel)
-        self.export_button = QPushButton("Export GIF/APNG…", self)
-        self.export_button.setEnabled(False)
-        self.export_button.clicked.connect(self.export_dialog)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        buttons.rejected.connect(self.reject)
-        row = QHBoxLayout()
-        for widget in (self.generate_button, self.cancel_button, self.progress):
-            row.addWidget(widget)
-        row.addStretch(1)
-        row.addWidget(self.export_button)
-        row.addWidget(buttons)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.preview, 1)
-        layout.addLayout(row)
         self._on_kind_changed()
 
     def _on_kind_changed(self) -> None:
@@ -150,50 +119,31 @@ class AnimationDialog(QDialog):
             self.preview.setText("No model loaded yet.")
             return
         if self.kind.currentData() == "frames":
-            self.watcher.start(kind="sweep", slot=slot, combination=window.combination,
-                               frames_of=self.target_path)  # fmt: skip
+            fields = {"kind": "sweep", "frames_of": self.target_path}
         else:
             start = window.combination[slot]
             if start.image is None:
                 self.preview.setText(f"Put an image in the {SLOT_LABELS[slot]} slot first.")
                 return
-            self.watcher.start(
-                kind="interpolate", slot=slot, combination=window.combination,
-                sources=(start.image, self.target_path),
-                names=(start.name, Path(self.target_path).name), steps=self.steps.value(),
-            )  # fmt: skip
+            fields = {
+                "kind": "interpolate", "sources": (start.image, self.target_path),
+                "names": (start.name, Path(self.target_path).name), "steps": self.steps.value(),
+            }  # fmt: skip
+        self._start_job(slot=slot, combination=window.combination, **fields)
         self.timer.stop()
-        self.progress.setRange(0, 0)
-        self.progress.setVisible(True)
-        self.generate_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
 
-    def _done(self) -> None:
-        self.progress.setVisible(False)
-        self.generate_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
-
-    def _on_watcher_progressed(self, done: int, total: int) -> None:
-        self.progress.setRange(0, total)
-        self.progress.setValue(done)
-
-    def _on_watcher_finished(self, result: JobResult) -> None:
-        self._done()
+    def _show_result(self, result: JobResult) -> None:
         frames = list(result.frames)
         if self.bounce.isChecked() and len(frames) > 2:
             frames += frames[-2:0:-1]
         self.frames = frames
-        self.export_button.setEnabled(bool(frames))
+        self.save_button.setEnabled(bool(frames))
         if not frames:
             self.preview.setText("Nothing was generated.")
             return
         self._shown = 0
         self.timer.start(round(1000 / self.fps.value()))
         self._on_timer_timeout()
-
-    def _on_watcher_failed(self, message: str) -> None:
-        self._done()
-        self.preview.setText(f"Failed: {message}")
 
     def _on_timer_timeout(self) -> None:
         if not self.frames:
@@ -209,7 +159,7 @@ class AnimationDialog(QDialog):
         )
         self.preview.setPixmap(pixmap)
 
-    def export_dialog(self) -> None:
+    def save_dialog(self) -> None:
         path, chosen = QFileDialog.getSaveFileName(
             self, "Export Animation", "animation.gif", ANIMATION_FILTER,
             options=QFileDialog.Option.DontConfirmOverwrite,
@@ -235,5 +185,4 @@ class AnimationDialog(QDialog):
 
     def done(self, result: int) -> None:  # noqa: D401 (Qt API)
         self.timer.stop()
-        self.watcher.cancel()
         super().done(result)

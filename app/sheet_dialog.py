@@ -5,30 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QRect, Qt
+from PySide6.QtCore import QRect
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
-    QPushButton,
     QRadioButton,
-    QScrollArea,
     QSpinBox,
-    QVBoxLayout,
 )
 
 from .export import confirm_overwrite, with_png_suffix
+from .job_dialog import JobDialog
 from .qt_image import qimage_to_array
 from .resources import list_images
 from .state import SLOT_LABELS, SLOTS
-from .worker import JobResult, JobWatcher
+from .worker import JobResult
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -63,18 +58,12 @@ def compose_sheet(result: JobResult, columns: int, cell: int = CELL) -> QImage:
     return sheet
 
 
-class VarySheetDialog(QDialog):
+class VarySheetDialog(JobDialog):
     def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window_ = window
-        self.setWindowTitle("Vary One Factor")
+        super().__init__(window, "Vary One Factor")
         self.resize(760, 620)
         self.sheet: QImage | None = None
         self.folder: Path | None = None
-        self.watcher = JobWatcher(window.client, self)
-        self.watcher.progressed.connect(self._on_watcher_progressed)
-        self.watcher.finished.connect(self._on_watcher_finished)
-        self.watcher.failed.connect(self._on_watcher_failed)
 
         self.factor = QComboBox(self)
         for slot in SLOTS:
@@ -102,34 +91,12 @@ class VarySheetDialog(QDialog):
         form.addRow("Images", source)
         form.addRow("Columns", self.columns)
 
-        self.preview = QLabel("The other three slots stay as they are in the main window.", self)
-        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        scroll = QScrollArea(self)
-        scroll.setWidget(self.preview)
-        scroll.setWidgetResizable(True)
-        self.progress = QProgressBar(self)
-        self.progress.setVisible(False)
-        self.generate_button = QPushButton("Generate", self)
-        self.generate_button.setDefault(True)
-        self.generate_button.clicked.connect(self.generate)
-        self.cancel_button = QPushButton("Cancel", self)
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.watcher.cancel)
-        self.save_button = QPushButton("Save Sheet…", self)
-        self.save_button.setEnabled(False)
-        self.save_button.clicked.connect(self.save_dialog)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        buttons.rejected.connect(self.reject)
-        row = QHBoxLayout()
-        for widget in (self.generate_button, self.cancel_button, self.progress):
-            row.addWidget(widget)
-        row.addStretch(1)
-        row.addWidget(self.save_button)
-        row.addWidget(buttons)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(scroll, 1)
-        layout.addLayout(row)
+        self._add_job_controls(
+            form,
+            "The other three slots stay as they are in the main window.",
+            "Save Sheet…",
+            scrollable=True,
+        )
 
     def slot(self) -> str:
         return self.factor.currentData()
@@ -155,27 +122,12 @@ class VarySheetDialog(QDialog):
         if self.window_.model_info is None:
             self.preview.setText("No model loaded yet.")
             return
-        self.watcher.start(
-            kind="sweep", slot=self.slot(), combination=self.window_.combination,
+        self._start_job(
+            len(paths), kind="sweep", slot=self.slot(), combination=self.window_.combination,
             sources=tuple(paths), names=tuple(Path(p).name for p in paths),
         )  # fmt: skip
-        self.progress.setRange(0, len(paths))
-        self.progress.setValue(0)
-        self.progress.setVisible(True)
-        self.generate_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
 
-    def _done(self) -> None:
-        self.progress.setVisible(False)
-        self.generate_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
-
-    def _on_watcher_progressed(self, done: int, total: int) -> None:
-        self.progress.setRange(0, total)
-        self.progress.setValue(done)
-
-    def _on_watcher_finished(self, result: JobResult) -> None:
-        self._done()
+    def _show_result(self, result: JobResult) -> None:
         if not result.frames:
             self.preview.setText("Nothing was generated." + _skipped(result))
             return
@@ -184,10 +136,6 @@ class VarySheetDialog(QDialog):
         self.save_button.setEnabled(True)
         note = " (cancelled)" if result.cancelled else ""
         self.setWindowTitle(f"Vary One Factor: {len(result.frames)} images{note}{_skipped(result)}")
-
-    def _on_watcher_failed(self, message: str) -> None:
-        self._done()
-        self.preview.setText(f"Failed: {message}")
 
     def save_dialog(self) -> None:
         if self.sheet is None:
@@ -216,10 +164,6 @@ class VarySheetDialog(QDialog):
             self.preview.setText(str(error))
             return False
         return True
-
-    def done(self, result: int) -> None:  # noqa: D401 (Qt API)
-        self.watcher.cancel()
-        super().done(result)
 
 
 def _skipped(result: JobResult) -> str:

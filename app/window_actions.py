@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QLabel, QMenu, QSizePolicy, QToolBar, QWidget
+from PySide6.QtWidgets import QLabel, QMenu, QMenuBar, QSizePolicy, QToolBar, QWidget
 
 from .models import ModelSpec
 
@@ -19,46 +20,24 @@ EXPORT_SCALES = (1, 2, 4, 8)
 
 def build_menus_and_toolbar(w: MainWindow) -> None:
     bar = w.menuBar()
-    file_menu = bar.addMenu("&File")
-    file_menu.addAction(w.open_image_action)
-    file_menu.addAction(w.paste_action)
-    file_menu.addSeparator()
-    file_menu.addAction(w.open_model_action)
-    w.recent_models_menu = file_menu.addMenu("Open &Recent Model")
+    w.recent_models_menu = QMenu("Open &Recent Model", w)
     w.recent_models_menu.aboutToShow.connect(lambda: _fill_recent_models(w))
-    file_menu.addSeparator()
-    file_menu.addAction(w.save_action)
-    file_menu.addAction(w.export_layers_action)
-    file_menu.addMenu(_scale_menu(w))
-    file_menu.addAction(w.copy_action)
-    file_menu.addSeparator()
-    file_menu.addAction(w.quit_action)
-
-    edit_menu = bar.addMenu("&Edit")
-    edit_menu.addAction(w.undo_action)
-    edit_menu.addAction(w.redo_action)
-    edit_menu.addSeparator()
-    edit_menu.addActions(w.focus_actions)
-    edit_menu.addSeparator()
-    edit_menu.addAction(w.clear_action)
-    edit_menu.addAction(w.reroll_action)
-
-    mix_menu = bar.addMenu("&Mix")
-    mix_menu.addAction(w.code_mode_action)
-    mix_menu.addAction(w.feature_mode_action)
-    mix_menu.addAction(w.toggle_mode_action)
-    mix_menu.addSeparator()
-    mix_menu.addAction(w.sheet_action)
-    mix_menu.addAction(w.animate_action)
-
-    view_menu = bar.addMenu("&View")
-    view_menu.addAction(w.pixel_action)
-    view_menu.addAction(w.layers_action)
-    view_menu.addAction(w.gallery_dock.toggleViewAction())
-    view_menu.addAction(w.recent_dock.toggleViewAction())
-
-    help_menu = bar.addMenu("&Help")
-    help_menu.addAction(w.about_action)
+    _add_menu(bar, "&File",
+              [w.open_image_action, w.paste_action],
+              [w.open_model_action, w.recent_models_menu],
+              [w.save_action, w.export_layers_action, _scale_menu(w), w.copy_action],
+              [w.quit_action])  # fmt: skip
+    _add_menu(bar, "&Edit",
+              [w.undo_action, w.redo_action],
+              w.focus_actions,
+              [w.clear_action, w.reroll_action])  # fmt: skip
+    _add_menu(bar, "&Mix",
+              [w.code_mode_action, w.feature_mode_action, w.toggle_mode_action],
+              [w.sheet_action, w.animate_action])  # fmt: skip
+    _add_menu(bar, "&View",
+              [w.pixel_action, w.layers_action,
+               w.gallery_dock.toggleViewAction(), w.recent_dock.toggleViewAction()])  # fmt: skip
+    _add_menu(bar, "&Help", [w.about_action])
 
     tools = QToolBar("Main", w)
     tools.setObjectName("main_toolbar")
@@ -68,17 +47,15 @@ def build_menus_and_toolbar(w: MainWindow) -> None:
     for action in (w.open_model_action, w.save_action, w.copy_action):
         tools.addAction(action)
     tools.addSeparator()
-    tools.addAction(w.undo_action)
-    tools.addAction(w.redo_action)
     for action in (w.undo_action, w.redo_action):  # their text names the step: keep it short
+        tools.addAction(action)
         tools.widgetForAction(action).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
     tools.addSeparator()
     mode_label = QLabel(" Mode ", tools)
     mode_label.setToolTip(w.code_mode_action.toolTip() + "\n\n" + w.feature_mode_action.toolTip())
     tools.addWidget(mode_label)
-    tools.addAction(w.code_mode_action)
-    tools.addAction(w.feature_mode_action)
     for action in (w.code_mode_action, w.feature_mode_action):
+        tools.addAction(action)
         button = tools.widgetForAction(action)
         button.setObjectName("modeButton")
         button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -92,6 +69,20 @@ def build_menus_and_toolbar(w: MainWindow) -> None:
     tools.addAction(w.layers_action)
     w.addToolBar(Qt.ToolBarArea.TopToolBarArea, tools)
     w.toolbar = tools
+
+
+def _add_menu(bar: QMenuBar, title: str, *groups: Sequence[QAction | QMenu]) -> QMenu:
+    """A menu of actions and submenus, with a separator between groups."""
+    menu = bar.addMenu(title)
+    for i, group in enumerate(groups):
+        if i:
+            menu.addSeparator()
+        for item in group:
+            if isinstance(item, QMenu):
+                menu.addMenu(item)
+            else:
+                menu.addAction(item)
+    return menu
 
 
 def _scale_menu(w: MainWindow) -> QMenu:
