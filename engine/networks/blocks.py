@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -63,6 +64,23 @@ class ImageHead(nn.Module):
         return self.img(x)
 
 
-def tile_code(code: torch.Tensor, size: int) -> torch.Tensor:
-    """(N, K) code -> (N, K, size, size) constant map, for concatenation with features."""
-    return code[:, :, None, None].expand(-1, -1, size, size)
+def joint_code_block(
+    block: nn.Sequential, feat: torch.Tensor, code: torch.Tensor, code_first: bool
+) -> torch.Tensor:
+    """``block(cat[tiled code, feat])`` for a same_block, without building the tiled code.
+
+    A 3x3 convolution of a constant map is, per sample, the code-contracted kernel applied to
+    a ones map (zero padding makes the border exact), so the (N, K, S, S) tile and the
+    K-channel convolution over it are replaced by an (N, C_out, 3, 3) kernel on one channel.
+    Same result (to float rounding) at a fraction of the cost when K is large (200 at 128 px).
+    """
+    conv = block[0]
+    k, f = code.shape[1], feat.shape[1]
+    parts = conv.weight.split([k, f] if code_first else [f, k], dim=1)
+    w_code, w_feat = parts if code_first else parts[::-1]
+    n, size = feat.shape[0], feat.shape[-1]
+    kernel = torch.einsum("nk,okij->noij", code.to(w_code.dtype), w_code)  # (N, O, 3, 3)
+    ones = feat.new_ones(1, n, size, size)
+    from_code = F.conv2d(ones, kernel.reshape(-1, 1, 3, 3), padding=1, groups=n)
+    out = F.conv2d(feat, w_feat, padding=1) + from_code.view(n, -1, size, size)
+    return block[2](block[1](out))

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.config import ModelConfig
-from engine.networks.blocks import GLU, ImageHead, ResBlock, same_block, tile_code, up_block
+from engine.networks.blocks import GLU, ImageHead, ResBlock, joint_code_block, same_block, up_block
 
 
 def _up_widths(cfg: ModelConfig, tail: int, last: int) -> list[int]:
@@ -67,7 +67,7 @@ class ParentStage(InitStage):
 
     def forward(self, z: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
         h = super().forward(z, p)  # (N, f, S, S)
-        h = self.jointConv(torch.cat([h, tile_code(p, h.shape[-1])], dim=1))
+        h = joint_code_block(self.jointConv, h, p, code_first=False)  # cat[h, tiled p]
         return self.residual(h)  # (N, f, S, S): the parent feature map h_p
 
 
@@ -82,7 +82,7 @@ class ChildStage(nn.Module):
         self.samesample = same_block(w, f)
 
     def forward(self, h_p: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        h = self.jointConv(torch.cat([tile_code(c, h_p.shape[-1]), h_p], dim=1))
+        h = joint_code_block(self.jointConv, h_p, c, code_first=True)  # cat[tiled c, h_p]
         return self.samesample(self.residual(h))
 
 
