@@ -21,7 +21,8 @@ def write_sample_grid(trainer, x: torch.Tensor, path: Path, seed: int = 0) -> Pa
     """Rows: real references; reconstructions (E -> EMA G); code-mode mixes of four rolled
     references (background i, pose i+1, shape i+2, texture i+3); feature-mode mixes; the layers
     of tied random codes (background, parent mask, child mask, parent and child foregrounds)."""
-    g, enc, ex = trainer.generator_ema, trainer.encoders, trainer.extractor
+    g = trainer.generator_ema if trainer.ema_calibrated else trainer.recalibrate_ema()
+    enc, ex = trainer.encoders, trainer.extractor
     was_training = enc.training, ex.training
     enc.eval(), ex.eval()
     x = x.to(trainer.device)

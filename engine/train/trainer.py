@@ -65,6 +65,7 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, device: torch.device) -> None:
         self.cfg, self.device = cfg, device
         self.timings: dict[str, float] = {}  # seconds in backward + update, per optimiser
+        self.ema_calibrated = False  # standing BN statistics computed (stage 2 onwards)
         m: ModelConfig = cfg.model
         self.generator = Generator(m)
         self.encoders = Encoders(m)
@@ -134,6 +135,29 @@ class Trainer:
                 ema.lerp_(live, 1 - d)
             else:
                 ema.copy_(live)
+
+    @torch.no_grad()
+    def recalibrate_ema(self, in_place: bool = False, batches: int = 16, seed: int = 0):
+        """Standing BatchNorm statistics for the EMA generator.
+
+        Averaging BN buffers alongside averaged weights leaves statistics that do not match
+        the averaged weights (eval-mode images wash out on short runs); recomputing them with
+        the EMA weights on tied codes fixes that. Uses its own RNG, so training randomness is
+        untouched. Returns the recalibrated generator (a copy unless ``in_place``).
+        """
+        g = self.generator_ema if in_place else copy.deepcopy(self.generator_ema)
+        bns = [m for m in g.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        for m in bns:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the batches below
+        gen = torch.Generator(device=self.device).manual_seed(seed)
+        g.train()
+        for _ in range(batches):
+            codes, _ = sample_tied(self.cfg.model, 64, self.device, generator=gen)
+            g(codes.z, codes.b, codes.p, codes.c)
+        for m in bns:
+            m.momentum = 0.1
+        return g.eval()
 
     @staticmethod
     def _soft(logits: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -227,6 +251,9 @@ class Trainer:
 
     def stage2_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
         x = batch["image"].to(self.device, non_blocking=True)
+        if not self.ema_calibrated:  # stage 1 is over: the EMA generator is final
+            self.recalibrate_ema(in_place=True)
+            self.ema_calibrated = True
         g = self.generator_ema  # the exported generator, frozen
         codes = self._stage2_codes(x.shape[0])
         self.extractor.train()
@@ -253,6 +280,7 @@ class Trainer:
         return {
             "nets": {k: v.state_dict() for k, v in self.networks().items()},
             "generator_ema": self.generator_ema.state_dict(),
+            "ema_calibrated": self.ema_calibrated,
             "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
         }
 
@@ -260,13 +288,15 @@ class Trainer:
         for k, net in self.networks().items():
             net.load_state_dict(state["nets"][k])
         self.generator_ema.load_state_dict(state["generator_ema"])
+        self.ema_calibrated = bool(state.get("ema_calibrated", False))
         for k, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][k])
 
     def inference_networks(self) -> dict[str, nn.Module]:
-        """What goes into the exported model file: EMA generator, encoders, extractor."""
+        """What goes into the model file: EMA generator (standing BN statistics), encoders,
+        extractor."""
         return {
-            "generator": self.generator_ema,
+            "generator": self.generator_ema if self.ema_calibrated else self.recalibrate_ema(),
             "encoders": self.encoders,
             "extractor": self.extractor,
         }
