@@ -25,7 +25,7 @@ from engine.evaluate import (
 )
 from engine.evaluate.labels import CLASS_FACTORS, to_float
 from engine.evaluate.mixing import encode_all, mix_batch
-from engine.evaluate.run import SOURCES, _transfer, sample_quadruples
+from engine.evaluate.run import SOURCES, transfer_table, sample_quadruples
 from engine.model_file import save_model
 from engine.synth import generate_dataset
 
@@ -156,7 +156,7 @@ def test_transfer_bookkeeping(work, mode):
     for k in range(4):
         pred = {f: data.labels[f][quads[:, k]] for f in CLASS_FACTORS}
         pred["angle"] = data.labels["angle"][quads[:, k]]
-        tr = _transfer(pred, data.labels, quads, mode, CLASSES)
+        tr = transfer_table(pred, data.labels, quads, mode, CLASSES)
         for factor in CLASS_FACTORS:
             assert tr[factor]["by_slot"]["ABCD"[k]] == 1.0
             if SOURCES[mode][factor] == k:

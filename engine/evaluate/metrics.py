@@ -64,3 +64,33 @@ def frechet_distance(x: np.ndarray, y: np.ndarray) -> float:
 def coverage(pred: np.ndarray, num_classes: int) -> float:
     """Fraction of the classes that occur at least once among the predictions."""
     return float(len(np.unique(pred)) / num_classes) if len(pred) else 0.0
+
+
+def nmi(a: np.ndarray, b: np.ndarray) -> float:
+    """Normalised mutual information of two labelings, I(a; b) / mean(H(a), H(b)); 0 when either
+    labeling is constant."""
+    a = np.unique(np.asarray(a), return_inverse=True)[1].ravel()
+    b = np.unique(np.asarray(b), return_inverse=True)[1].ravel()
+    if len(a) == 0:
+        return float("nan")
+    joint = np.zeros((a.max() + 1, b.max() + 1))
+    np.add.at(joint, (a, b), 1.0)
+    joint /= joint.sum()
+    pa, pb = joint.sum(1), joint.sum(0)
+    nz = joint > 0
+    mi = float((joint[nz] * np.log(joint[nz] / np.outer(pa, pb)[nz])).sum())
+    ha = float(-(pa[pa > 0] * np.log(pa[pa > 0])).sum())
+    hb = float(-(pb[pb > 0] * np.log(pb[pb > 0])).sum())
+    denom = (ha + hb) / 2
+    return mi / denom if denom > 0 else 0.0
+
+
+def purity(clusters: np.ndarray, classes: np.ndarray) -> float:
+    """Share of samples whose class is the commonest class of their cluster."""
+    clusters, classes = np.asarray(clusters).ravel(), np.asarray(classes).ravel()
+    if len(clusters) == 0:
+        return float("nan")
+    total = 0
+    for k in np.unique(clusters):
+        total += np.bincount(classes[clusters == k]).max()
+    return float(total / len(clusters))
