@@ -7,6 +7,7 @@ RUN_DIR/config.json. Runs under ``torchrun --nproc_per_node=N`` for data-paralle
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import logging
@@ -51,6 +52,12 @@ def build_parser() -> Parser:
         metavar="N",
         help="generate N SynthBirds images (natural mode) into the run's cache",
     )
+    p.add_argument(
+        "--independent",
+        action="store_true",
+        default=None,
+        help="with --synthetic: draw every factor independently (no habitat preference)",
+    )
     p.add_argument("--preset", choices=["demo", "paper"], help="model size (default demo)")
     p.add_argument("--num-parents", type=int, help="override the preset's shape categories")
     p.add_argument("--num-children", type=int, help="override the texture categories")
@@ -78,6 +85,35 @@ def build_parser() -> Parser:
         default=None,
         help="skip and report bad images instead of refusing the data",
     )
+    p.add_argument(
+        "--time-budget",
+        type=parse_duration,
+        metavar="DURATION",
+        help="stop at a step boundary when spent (e.g. 45m, 1h30m, 600s); "
+        "stage 2 keeps --stage2-share of it",
+    )
+    p.add_argument("--stage2-share", type=float, help="share of the time budget for stage 2")
+    p.add_argument("--eval-every", type=int, metavar="K", help="quick evaluation every K steps")
+    p.add_argument(
+        "--eval-data", metavar="DIR", help="independent SynthBirds validation folder for them"
+    )
+    p.add_argument("--eval-pairs", type=int, metavar="N", help="quadruples per quick evaluation")
+    p.add_argument(
+        "--mask-prior-weight",
+        type=float,
+        help="weight of the mask-area hinge (not in the released method; default 0 = off)",
+    )
+    p.add_argument("--mask-max-area", type=float, help="mask area the prior allows at most")
+    p.add_argument("--mask-min-area", type=float, help="mask area the prior asks at least")
+    p.add_argument(
+        "--export-dtype", choices=["float32", "float16"], help="weights in the model file"
+    )
+    p.add_argument(
+        "--export-parts-mb",
+        type=float,
+        metavar="MB",
+        help="also write the model as numbered parts of at most MB megabytes + a SHA-256 list",
+    )
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
     p.add_argument("--export", metavar="MODEL", help="model file to write at the end")
     p.add_argument("--config", metavar="FILE.toml", help="read options from a TOML file")
@@ -89,6 +125,26 @@ def build_parser() -> Parser:
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
+
+
+def parse_duration(text: str) -> float:
+    """'45m', '1h30m', '90s', '2h' or plain seconds -> seconds."""
+    units = {"h": 3600, "m": 60, "s": 1}
+    value, total, seen = "", 0.0, False
+    for ch in text.strip().lower():
+        if ch.isdigit() or ch == ".":
+            value += ch
+        elif ch in units and value:
+            total, value, seen = total + float(value) * units[ch], "", True
+        else:
+            raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use e.g. 45m, 1h30m)")
+    if value:
+        total += float(value)
+    elif not seen:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use e.g. 45m, 1h30m)")
+    if total <= 0:
+        raise argparse.ArgumentTypeError(f"duration must be positive, got {text!r}")
+    return total
 
 
 def resolve_config(args) -> TrainConfig:  # noqa: F821
@@ -106,6 +162,11 @@ def resolve_config(args) -> TrainConfig:  # noqa: F821
         except (OSError, tomllib.TOMLDecodeError) as err:
             raise UsageError(f"{args.config}: cannot read config file ({err})") from None
     values.update({k: v for k, v in vars(args).items() if v is not None})
+    if isinstance(values.get("time_budget"), str):
+        try:
+            values["time_budget"] = parse_duration(values["time_budget"])
+        except argparse.ArgumentTypeError as err:
+            raise UsageError(f"time-budget: {err}") from None
     if not values.get("data") and not values.get("synthetic"):
         raise UsageError("give --data DIR or --synthetic N")
     if not values.get("out"):
@@ -123,6 +184,22 @@ def resolve_config(args) -> TrainConfig:  # noqa: F821
     kwargs = {k: v for k, v in values.items() if k in fields}
     kwargs.setdefault("synthetic", 0)
     return TrainConfig(model=model, **kwargs)
+
+
+def _summary(cfg) -> str:
+    """One line on what this run will do (the full config goes to RUN_DIR/config.json)."""
+    m = cfg.model
+    data = cfg.data or (
+        f"{cfg.synthetic} SynthBirds ({'independent' if cfg.independent else 'natural'})"
+    )
+    budget = f", time budget {cfg.time_budget / 60:.1f} min" if cfg.time_budget else ""
+    extra = f", mask prior {cfg.mask_prior_weight:g}" if cfg.mask_prior_weight else ""
+    return (
+        f"{PROG}: {cfg.preset} preset ({m.image_size} px, p/c/b {m.num_parents}/"
+        f"{m.num_children}/{m.num_backgrounds}) on {data}; stage {cfg.stage}, "
+        f"{cfg.steps} + {cfg.total_stage2_steps} steps x {cfg.batch_size}{budget}{extra}; "
+        f"device {cfg.device}; run folder {cfg.out} (config.json)"
+    )
 
 
 def _bar(p, width: int = 24) -> str:
@@ -164,9 +241,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{PROG}: model written to {export_checkpoint(args.out, args.export)}")
             return 0
         cfg = resolve_config(args)
-        print(json.dumps(cfg.to_dict(), indent=2))
         if args.dry_run:
+            print(json.dumps(cfg.to_dict(), indent=2))
             return 0
+        print(_summary(cfg), file=sys.stderr)
         logging.basicConfig(level=logging.INFO, format=f"{PROG}: %(message)s")
         from engine.train import iter_train
         from engine.train.loop import _is_main

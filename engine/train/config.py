@@ -16,6 +16,7 @@ class TrainConfig:
     preset: str = "paper"
     data: str | None = None  # CUB-format folder
     synthetic: int = 0  # generate this many SynthBirds images into the run's cache instead
+    independent: bool = False  # --synthetic: every factor drawn independently (no habitats)
     out: str = "runs/mixnmatch"
     stage: str = "all"  # "1", "2" or "all"
     steps: int = 20000  # stage-1 steps
@@ -32,6 +33,13 @@ class TrainConfig:
     cache_images: bool = False
     skip_bad: bool = False
     export: str | None = None  # inference model path (default RUN_DIR/model.safetensors)
+    export_dtype: str = "float32"  # float32 | float16 (weights stored in half; loader upcasts)
+    export_parts_mb: float = 0.0  # > 0: also write the model as numbered parts + SHA-256 list
+    time_budget: float = 0.0  # seconds for the whole run (0: none); stage 2 gets its share
+    stage2_share: float = 0.15  # share of the time budget kept for stage 2
+    eval_every: int = 0  # stage-1 steps between quick evaluations (0: none)
+    eval_data: str | None = None  # independent SynthBirds validation folder for them
+    eval_pairs: int = 96  # quadruples per quick evaluation
     # Optimisation (method facts s5, s6)
     lr: float = 2e-4
     lr_feature_d: float = 2e-5
@@ -41,6 +49,10 @@ class TrainConfig:
     gp_weight: float = 10.0
     code_weights: tuple[float, float, float, float] = (5.0, 5.0, 10.0, 10.0)  # z, b, p, c
     soft_parent_prob: float = 0.2
+    # Deviations from the released method, off by default (see README "Training experiments")
+    mask_prior_weight: float = 0.0  # hinge on the mean parent/child mask area
+    mask_max_area: float = 0.45  # largest mean mask area before the prior pushes back
+    mask_min_area: float = 0.05  # smallest mean mask area before the prior pushes back
 
     def __post_init__(self) -> None:
         if self.stage not in ("1", "2", "all"):
@@ -53,6 +65,14 @@ class TrainConfig:
             raise ValueError("steps must be >= 0")
         if (self.data is None) == (self.synthetic <= 0):
             raise ValueError("give exactly one of --data DIR or --synthetic N")
+        if self.export_dtype not in ("float32", "float16"):
+            raise ValueError(f"export dtype must be float32 or float16, got {self.export_dtype!r}")
+        if self.time_budget < 0 or not 0 <= self.stage2_share < 1:
+            raise ValueError("time budget must be >= 0 and stage-2 share in [0, 1)")
+        if self.eval_every < 0 or (self.eval_every > 0 and not self.eval_data):
+            raise ValueError("--eval-every needs --eval-data DIR (independent SynthBirds)")
+        if not 0 <= self.mask_min_area < self.mask_max_area <= 1 or self.mask_prior_weight < 0:
+            raise ValueError("mask prior: need weight >= 0 and 0 <= min area < max area <= 1")
 
     @property
     def total_stage2_steps(self) -> int:

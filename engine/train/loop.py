@@ -6,6 +6,7 @@ can show progress and stop between steps (``should_stop``); stylegan3-style hook
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -23,6 +24,7 @@ from engine.data import CubDataset
 from engine.errors import MixNMatchError
 from engine.infer import resolve_device
 from engine.model_file import save_model
+from engine.parts import split_file
 from engine.train.checkpoints import load_latest, save_checkpoint
 from engine.train.config import TrainConfig
 from engine.train.samples import write_sample_grid
@@ -43,7 +45,7 @@ class TrainProgress:
     losses: dict[str, float] = field(default_factory=dict)
     steps_per_s: float = 0.0
     eta_s: float = 0.0
-    event: str = "step"  # step | checkpoint | sample | done | stopped
+    event: str = "step"  # step | checkpoint | eval | done | stopped
 
 
 class StepBatchSampler(Sampler[list[int]]):
@@ -78,11 +80,12 @@ def _prepare_data(cfg: TrainConfig, run_dir: Path) -> Path:
         return Path(cfg.data)
     from engine.synth import generate_dataset
 
-    cache = run_dir / "cache" / f"synthbirds-{cfg.synthetic}-seed{cfg.seed}"
+    kind = "independent" if cfg.independent else "natural"
+    cache = run_dir / "cache" / f"synthbirds-{kind}-{cfg.synthetic}-seed{cfg.seed}"
     if not (cache / ".complete").exists():
         if _is_main():
-            log.info("generating %d SynthBirds images into %s", cfg.synthetic, cache)
-            generate_dataset(cache, cfg.synthetic, seed=cfg.seed)
+            log.info("generating %d %s SynthBirds images into %s", cfg.synthetic, kind, cache)
+            generate_dataset(cache, cfg.synthetic, seed=cfg.seed, independent=cfg.independent)
             (cache / ".complete").write_text("ok\n")
         _barrier()
     return cache
@@ -145,6 +148,7 @@ def _save(
     step: int,
     total: int,
     event: str,
+    stage1_steps: int,
 ) -> TrainProgress:
     """Checkpoint (rank 0 only) and report it."""
     if _is_main():
@@ -152,6 +156,7 @@ def _save(
             "config": cfg.to_dict(),
             "stage": stage,
             "step": step,
+            "stage1_steps": stage1_steps,
             "trainer": trainer.state_dict(),
             "rng": _rng_state(dataset),
         }
@@ -200,6 +205,16 @@ def _check_finite(losses: dict[str, float], stage: int, step: int) -> None:
         )
 
 
+def _deadlines(cfg: TrainConfig, start: float) -> tuple[float, float]:
+    """(end of stage 1, end of the run) in ``time.monotonic`` seconds; inf without a budget."""
+    if cfg.time_budget <= 0:
+        return math.inf, math.inf
+    share = cfg.stage2_share if cfg.stage in ("all", "2") else 0.0
+    if cfg.stage == "2":
+        share = 1.0
+    return start + cfg.time_budget * (1 - share), start + cfg.time_budget
+
+
 def iter_train(
     cfg: TrainConfig,
     resume: bool = False,
@@ -209,12 +224,19 @@ def iter_train(
     """Run the configured stages, yielding progress; checkpoints and exports on rank 0.
 
     ``should_stop`` is polled between steps (abort hook); ``on_trainer`` receives the trainer
-    once it is built (inspection, tests).
+    once it is built (inspection, tests). With ``cfg.time_budget`` each stage also ends at a
+    step boundary when its share of the budget is spent (stage 2 keeps ``stage2_share``).
     """
+    start_time = time.monotonic()
+    end_stage1, end_run = _deadlines(cfg, start_time)
     run_dir = Path(cfg.out)
     rank, world, device = setup_distributed(cfg.device)
     if rank == 0:
         prepare_run_dir(cfg)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True  # TF32 tensor cores for fp32 training
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank
     trainer = Trainer(cfg, device)
     if on_trainer is not None:
@@ -232,8 +254,13 @@ def iter_train(
             for i in range(min(8, len(dataset)))
         ]
     )
+    monitor = None
+    if cfg.eval_every > 0 and _is_main():
+        from engine.train.monitor import Monitor
+
+        monitor = Monitor(trainer, run_dir, cfg.eval_data, cfg.eval_pairs)
     torch.manual_seed(cfg.seed + 7919 * rank)  # per-rank code sampling
-    stage, step = (2 if cfg.stage == "2" else 1), 0
+    stage, step, stage1_steps = (2 if cfg.stage == "2" else 1), 0, cfg.steps
     found = load_latest(run_dir) if resume else None
     if found is not None:
         path, state = found
@@ -245,6 +272,7 @@ def iter_train(
             )
         trainer.load_state_dict(state["trainer"])
         stage, step = int(state["stage"]), int(state["step"])
+        stage1_steps = int(state.get("stage1_steps", cfg.steps))
         if rank == 0:
             _set_rng_state(state["rng"], dataset)
         if _is_main():
@@ -254,6 +282,15 @@ def iter_train(
             f"{run_dir}: stage 2 needs a stage-1 checkpoint in this run "
             "folder (run stage 1 first, or --stage all)"
         )
+
+    per_step = cfg.batch_size * world
+
+    def images_seen(stage: int, step: int) -> int:
+        return per_step * (step if stage == 1 else stage1_steps + step)
+
+    def evaluate(stage: int, step: int) -> TrainProgress:
+        monitor.run(stage, step, images_seen(stage, step), with_extractor=stage == 2)
+        return TrainProgress(stage, step, step, event="eval")
 
     stages = [1, 2] if cfg.stage == "all" else [int(cfg.stage)]
     metrics = open(run_dir / "metrics.jsonl", "a") if _is_main() else None
@@ -265,6 +302,7 @@ def iter_train(
             if current > stage:
                 stage, step = current, 0
             total = cfg.steps if stage == 1 else cfg.total_stage2_steps
+            deadline = end_stage1 if stage == 1 else end_run
             update = trainer.stage1_step if stage == 1 else trainer.stage2_step
             sampler = StepBatchSampler(
                 len(dataset), cfg.batch_size, cfg.seed + stage, step, rank, world
@@ -279,14 +317,18 @@ def iter_train(
 
             while step < total:
                 if _agree_to_stop(should_stop):
-                    yield _save(cfg, trainer, dataset, stage, step, total, "stopped")
+                    yield _save(cfg, trainer, dataset, stage, step, total, "stopped", stage1_steps)
                     return
+                if _agree_to_stop(lambda d=deadline: time.monotonic() >= d):
+                    if _is_main():
+                        log.info("time budget: stage %d ends at step %d of %d", stage, step, total)
+                    break
                 batch = next(batches)
                 try:
                     losses = update(batch)
                     _check_finite(losses, stage, step + 1)
                 except NonFiniteLoss:
-                    _save(cfg, trainer, dataset, stage, step, total, "checkpoint")
+                    _save(cfg, trainer, dataset, stage, step, total, "checkpoint", stage1_steps)
                     raise
                 step += 1
                 _sync_buffers(trainer)
@@ -296,17 +338,8 @@ def iter_train(
                         stage, step, total, losses, rate, (total - step) / max(rate, 1e-9)
                     )
                     if metrics is not None:
-                        metrics.write(
-                            json.dumps(
-                                {
-                                    "stage": stage,
-                                    "step": step,
-                                    "steps_per_s": round(rate, 4),
-                                    **losses,
-                                }
-                            )
-                            + "\n"
-                        )
+                        row = {"stage": stage, "step": step, "steps_per_s": round(rate, 4)}
+                        metrics.write(json.dumps({**row, **losses}) + "\n")
                         metrics.flush()
                     if board is not None:
                         for key, value in losses.items():
@@ -316,11 +349,33 @@ def iter_train(
                     write_sample_grid(
                         trainer, fixed, run_dir / "samples" / f"s{stage}-{step:07d}.png"
                     )
+                if monitor is not None and stage == 1 and step % cfg.eval_every == 0:
+                    yield evaluate(stage, step)
                 if step % cfg.checkpoint_every == 0 or step == total:
-                    yield _save(cfg, trainer, dataset, stage, step, total, "checkpoint")
+                    yield _save(
+                        cfg, trainer, dataset, stage, step, total, "checkpoint", stage1_steps
+                    )
+            if step < total:  # ended by the time budget: close the stage properly
+                if _is_main():
+                    write_sample_grid(
+                        trainer, fixed, run_dir / "samples" / f"s{stage}-{step:07d}.png"
+                    )
+                yield _save(cfg, trainer, dataset, stage, step, total, "checkpoint", stage1_steps)
+            if stage == 1:
+                stage1_steps = step
+                if monitor is not None and step % cfg.eval_every != 0:
+                    yield evaluate(stage, step)
+        if monitor is not None and stage == 2:
+            yield evaluate(stage, step)
         if _is_main():
             ran_stage2 = 2 in stages and stage == 2
-            export(cfg, trainer, cfg.steps if 1 in stages else 0, step if ran_stage2 else 0)
+            export(cfg, trainer, stage1_steps if 1 in stages else 0, step if ran_stage2 else 0)
+            if monitor is not None:
+                spent = time.monotonic() - start_time
+                log.info(
+                    "quick evaluations took %.0f s of %.0f s (%.1f%%)",
+                    monitor.seconds, spent, 100 * monitor.seconds / max(spent, 1e-9),
+                )  # fmt: skip
         yield TrainProgress(stage, step, step, event="done")
     finally:
         if metrics is not None:
@@ -337,7 +392,10 @@ def export(
     nets = trainer.inference_networks()
     if stage2_steps <= 0:
         nets.pop("extractor")
-    trained_on = cfg.data or f"SynthBirds natural, {cfg.synthetic} images, seed {cfg.seed}"
+    if cfg.export_dtype == "float16":  # half the file; the loader upcasts to float32
+        nets = {k: copy.deepcopy(v).half() for k, v in nets.items()}
+    kind = "independent" if cfg.independent else "natural"
+    trained_on = cfg.data or f"SynthBirds {kind}, {cfg.synthetic} images, seed {cfg.seed}"
     info = {
         "name": path.stem,
         "preset": cfg.preset,
@@ -347,8 +405,12 @@ def export(
         "seed": cfg.seed,
         "batch_size": cfg.batch_size,
         "precision": cfg.precision,
+        "weights_dtype": cfg.export_dtype,
     }
-    return save_model(path, cfg.model, nets, info)
+    save_model(path, cfg.model, nets, info)
+    if cfg.export_parts_mb > 0:
+        split_file(path, cfg.export_parts_mb)
+    return path
 
 
 def export_checkpoint(run_dir: str | Path, path: str | Path | None = None) -> Path:
@@ -361,7 +423,8 @@ def export_checkpoint(run_dir: str | Path, path: str | Path | None = None) -> Pa
     trainer = Trainer(cfg, torch.device("cpu"))
     trainer.load_state_dict(state["trainer"])
     stage, step = int(state["stage"]), int(state["step"])
-    steps, stage2 = (step, 0) if stage == 1 else (cfg.steps, step)
+    stage1 = int(state.get("stage1_steps", cfg.steps))
+    steps, stage2 = (step, 0) if stage == 1 else (stage1, step)
     return export(cfg, trainer, steps, stage2, Path(path) if path else None)
 
 

@@ -61,3 +61,13 @@ def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tens
     if target.dim() == 1:
         return F.cross_entropy(logits, target)
     return -(target * F.log_softmax(logits, dim=1)).sum(1).mean()
+
+
+def mask_area_prior(mask: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    """Hinge on each mask's mean area (N, 1, S, S): zero while low <= area <= high.
+
+    Not in the released method (an option): keeps a foreground layer from covering the whole
+    frame (painting the background) or vanishing.
+    """
+    area = mask.float().mean(dim=(1, 2, 3))  # (N,)
+    return (F.relu(area - high) + F.relu(low - area)).mean()

@@ -31,7 +31,13 @@ from engine.networks import (
     init_weights,
 )
 from engine.train.config import TrainConfig
-from engine.train.losses import bce, gradient_penalty, masked_real_bce, soft_cross_entropy
+from engine.train.losses import (
+    bce,
+    gradient_penalty,
+    mask_area_prior,
+    masked_real_bce,
+    soft_cross_entropy,
+)
 
 FACTORS = ("z", "b", "p", "c")
 
@@ -232,14 +238,23 @@ class Trainer:
             for k in FACTORS
         )
         loss_ge = info + adv + bigan + code_loss
+        if cfg.mask_prior_weight > 0:
+            lo, hi = cfg.mask_min_area, cfg.mask_max_area
+            mask = cfg.mask_prior_weight * (
+                mask_area_prior(fake.parent_mask, lo, hi) + mask_area_prior(fake.child_mask, lo, hi)
+            )
+            loss_ge = loss_ge + mask
         self._step("gen_enc", loss_ge)
         self.update_ema()
-        return {
+        losses = {
             "d_bg": loss_bg_d.item(), "d_child": loss_child_d.item(),
             "critic": loss_critics.item(), "gp": gp.item(), "info": info.item(),
             "g_adv": adv.item(), "bigan": bigan.item(), "code": code_loss.item(),
             "g_total": loss_ge.item(),
         }  # fmt: skip
+        if cfg.mask_prior_weight > 0:
+            losses["mask"] = mask.item()
+        return losses
 
     # -- stage 2 ------------------------------------------------------------------------------
     def _stage2_codes(self, n: int) -> Codes:
