@@ -25,7 +25,7 @@ from engine.evaluate import (
 )
 from engine.evaluate.labels import CLASS_FACTORS, to_float
 from engine.evaluate.mixing import encode_all, mix_batch
-from engine.evaluate.run import SOURCES, transfer_table, sample_quadruples
+from engine.evaluate.run import SOURCES, sample_quadruples, transfer_table
 from engine.model_file import save_model
 from engine.synth import generate_dataset
 
