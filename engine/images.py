@@ -34,6 +34,7 @@ _MODES_16BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 def _open(source: str | Path | bytes | Image.Image) -> tuple[Image.Image, str]:
     """Open (and fully decode frame 0 of) a raster image; the caller closes it."""
     if isinstance(source, Image.Image):
+        check_size(source.width, source.height, "image")
         return source, "image"
     if isinstance(source, (bytes, bytearray)):
         if len(source) > MAX_FILE_BYTES:
