@@ -241,3 +241,14 @@ def test_synth_stops_promptly_on_ctrl_c_without_worker_messages(tmp_path):
     assert proc.returncode == 130, err
     assert "stopping after this step" not in err and "interrupted" in err
     assert not (tmp_path / "o" / "images.txt").exists()
+
+
+def test_training_paths_are_checked_at_start_up(tmp_path):
+    from engine.train.config import TrainConfig, check_paths
+
+    cfg = TrainConfig(data=str(tmp_path), out=str(tmp_path / "run"))
+    check_paths(cfg)
+    with pytest.raises(ValueError, match="does not exist"):
+        check_paths(TrainConfig(data=str(tmp_path), out="r", export="/no/such/dir/m.safetensors"))
+    with pytest.raises(ValueError, match="data folder not found"):
+        check_paths(TrainConfig(data=str(tmp_path / "nothing"), out=str(tmp_path / "run")))

@@ -10,6 +10,7 @@ import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from engine.config import ModelConfig, check_int
 from engine.errors import ConfigError
@@ -159,3 +160,15 @@ def validate(cfg: TrainConfig) -> None:
         object.__setattr__(cfg, name, numbers)
     if cfg.betas[0] >= 1.0 or cfg.betas[1] >= 1.0:
         raise ConfigError(f"betas must be below 1, got {cfg.betas}")
+
+
+def check_paths(cfg: TrainConfig) -> None:
+    """Check at start-up, not after hours of training, that the run folder and the export
+    file can be written and the data folder exists; ConfigError naming the path otherwise."""
+    from engine.safe_io import check_output_dir, check_output_file
+
+    if cfg.data is not None and not Path(cfg.data).is_dir():
+        raise ConfigError(f"{cfg.data}: data folder not found")
+    check_output_dir(cfg.out, ConfigError)
+    if cfg.export is not None:
+        check_output_file(cfg.export, [cfg.data], ConfigError)
