@@ -23,15 +23,17 @@ ROOT = Path(__file__).resolve().parent.parent
 EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n{ } loop\n"
 
 # Runs a CLI's main() in a child process and records the child's peak memory in a file.
+# (VmHWM, not ru_maxrss: the latter can carry over the parent's peak through fork and exec.)
 _RUNNER = textwrap.dedent("""
-    import importlib, os, resource, sys
+    import importlib, os, sys
     module, argv = sys.argv[1], sys.argv[2:]
     try:
         code = importlib.import_module(module).main(argv)
     finally:
-        peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        with open("/proc/self/status") as status:
+            peak_kb = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
         with open(os.environ["PEAK_FILE"], "w") as fh:
-            fh.write(str(peak_kb))
+            fh.write(peak_kb)
     sys.exit(code)
 """)
 
