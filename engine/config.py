@@ -10,6 +10,35 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from engine.errors import ConfigError
+
+# Upper bounds far above any useful model, but low enough that a config can never ask for
+# gigabytes of weights (the paper model uses 128 px, widths of 64 and 200 categories).
+_UPPER = {
+    "image_size": 1024,
+    "z_dim": 1024,
+    "num_parents": 2000,
+    "num_children": 2000,
+    "num_backgrounds": 2000,
+    "gf_dim": 256,
+    "ef_dim": 256,
+    "df_dim": 256,
+    "bd_dim": 256,
+    "bd_code_dim": 2048,
+    "ex_dim": 256,
+}
+
+
+def check_int(name: str, value: object, low: int, high: int | None = None) -> int:
+    """``value`` as an int in [low, high], else ConfigError naming ``name`` (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name} must be a whole number, got {value!r}")
+    if value < low or (high is not None and value > high):
+        upper = f" and {high}" if high is not None else ""
+        bound = f"between {low}{upper}" if high is not None else f">= {low}"
+        raise ConfigError(f"{name} must be {bound}, got {value}")
+    return value
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -28,15 +57,17 @@ class ModelConfig:
     ex_dim: int = 32  # stage-2 feature extractor width
 
     def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            check_int(f"model {f.name}", getattr(self, f.name), 1, _UPPER[f.name])
         if self.image_size < 64 or self.image_size & (self.image_size - 1):
-            raise ValueError(f"image_size must be a power of two >= 64, got {self.image_size}")
+            raise ConfigError(f"image_size must be a power of two >= 64, got {self.image_size}")
         if self.num_children < self.num_parents:
-            raise ValueError(
+            raise ConfigError(
                 f"num_children ({self.num_children}) must be >= "
                 f"num_parents ({self.num_parents}): children nest in parents"
             )
         if self.gf_dim % 8:
-            raise ValueError(f"gf_dim must be a multiple of 8, got {self.gf_dim}")
+            raise ConfigError(f"gf_dim must be a multiple of 8, got {self.gf_dim}")
 
     @property
     def feature_dim(self) -> int:
@@ -58,10 +89,12 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:
+        if not isinstance(data, dict):
+            raise ConfigError(f"model config must be a table of fields, got {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - known
         if unknown:
-            raise ValueError(f"unknown model config fields: {sorted(unknown)}")
+            raise ConfigError(f"unknown model config fields: {sorted(unknown)}")
         return cls(**data)
 
 
@@ -91,4 +124,4 @@ def preset(name: str) -> ModelConfig:
     try:
         return PRESETS[name]
     except KeyError:
-        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}") from None
+        raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}") from None

@@ -3,7 +3,8 @@
 A dataset folder holds ``images.txt`` ("<id> <relative path>"), ``bounding_boxes.txt``
 ("<id> <x> <y> <w> <h>", top-left corner and size in pixels) and the images under ``images/``;
 ``train_test_split.txt`` ("<id> <1 = train, 0 = test>") is optional. Ids are matched by id, not by
-row order, and any image format Pillow reads is accepted.
+row order, and any raster format Pillow decodes itself is accepted (never EPS/PS: see
+``engine.safe_io``).
 
 Each sample is pre-processed as the method defines it, generalised to any model size S:
 
@@ -22,6 +23,7 @@ import logging
 import math
 import os
 import shutil
+import signal
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from engine.errors import DataError
+from engine.safe_io import open_raster
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,7 @@ BOXES_TXT = "bounding_boxes.txt"
 SPLIT_TXT = "train_test_split.txt"
 RECEPTIVE_FIELD = 34  # background discriminator patch size (px)
 PATCH_STRIDE = 4
+MAX_IMAGE_SIZE = 1024  # largest model image size (as ModelConfig)
 MAX_LISTED = 20  # problems shown in a DataError message
 BOX_TOLERANCE = 1.0  # px a box may stick out of its image
 _SWAPPED_ORIENTATIONS = {5, 6, 7, 8}  # EXIF orientations that swap width and height
@@ -85,9 +89,9 @@ def _parse_id(text: str) -> int | None:
 
 def _image_size(path: Path) -> tuple[int, int]:
     """Displayed (EXIF-oriented) size; raises OSError / UnidentifiedImageError if unreadable."""
-    with Image.open(path) as img:
+    with open_raster(path) as img:
         img.verify()  # must come first: reading EXIF may consume the file
-    with Image.open(path) as img:
+    with open_raster(path) as img:
         width, height = img.size
         orientation = img.getexif().get(0x0112, 1)
     if orientation in _SWAPPED_ORIENTATIONS:
@@ -363,6 +367,13 @@ class CubDataset(Dataset):
         min_size: int = 32,
     ) -> None:
         _check_split(split)
+        if isinstance(image_size, bool) or not isinstance(image_size, int):
+            raise DataError(f"image size must be a whole number, got {image_size!r}")
+        if not RECEPTIVE_FIELD + 2 <= image_size <= MAX_IMAGE_SIZE:
+            raise DataError(
+                f"image size must be between {RECEPTIVE_FIELD + 2} and {MAX_IMAGE_SIZE} px, "
+                f"got {image_size}"
+            )
         self.root = Path(root)
         self.image_size = int(image_size)
         self.bg_size = self.image_size - 2
@@ -419,7 +430,7 @@ class CubDataset(Dataset):
             arr, sx, sy, width, height = self._cache[index]
             return Image.fromarray(arr), sx, sy, width, height
         rec = self.records[index]
-        with Image.open(rec.path) as img:
+        with open_raster(rec.path) as img:
             width, height = img.size
             if img.getexif().get(0x0112, 1) in _SWAPPED_ORIENTATIONS:
                 width, height = height, width
@@ -526,7 +537,15 @@ def make_loader(
         drop_last=drop_last,
         persistent_workers=workers > 0,
         pin_memory=torch.cuda.is_available(),
+        worker_init_fn=_quiet_worker if workers > 0 else None,
     )
+
+
+def _quiet_worker(worker_id: int) -> None:
+    """Loader workers leave Ctrl-C to the main process (which stops them) and die on SIGTERM,
+    instead of running a handler inherited from the main process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def benchmark_loader(

@@ -15,3 +15,7 @@ class ImageError(MixNMatchError):
 
 class DataError(MixNMatchError):
     """A dataset folder is invalid (missing files, bad boxes, ...)."""
+
+
+class ConfigError(MixNMatchError, ValueError):
+    """A configuration value has the wrong type or is out of range."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,14 +21,20 @@ from PIL import Image, ImageOps, PngImagePlugin
 
 from engine.data import object_crop_box, resized_size
 from engine.errors import ImageError
+from engine.safe_io import atomic_write, check_input_file, open_raster
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_PIXELS = 64_000_000  # ~8000 x 8000
+MAX_FRAME_PIXELS = 64_000_000  # all frames of an animation together
+MIN_SIDE = 8  # px: a shorter side holds no object to crop
+MAX_ASPECT = 20  # long side / short side
 _MODES_16BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
 
 def _open(source: str | Path | bytes | Image.Image) -> tuple[Image.Image, str]:
+    """Open (and fully decode frame 0 of) a raster image; the caller closes it."""
     if isinstance(source, Image.Image):
+        check_size(source.width, source.height, "image")
         return source, "image"
     if isinstance(source, (bytes, bytearray)):
         if len(source) > MAX_FILE_BYTES:
@@ -35,41 +42,68 @@ def _open(source: str | Path | bytes | Image.Image) -> tuple[Image.Image, str]:
         stream: io.BytesIO | Path = io.BytesIO(source)
         label = "pasted image"
     else:
-        path = Path(source)
+        path = check_input_file(source, ImageError)
         label = str(path)
-        if path.is_dir():
-            raise ImageError(f"{path}: is a folder, not an image")
-        if not path.is_file():
-            raise ImageError(f"{path}: no such file")
         if path.stat().st_size > MAX_FILE_BYTES:
             raise ImageError(f"{path}: file is too large (over 200 MB)")
         stream = path
+    img = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(stream)
-            if img.width * img.height > MAX_PIXELS:
-                raise ImageError(
-                    f"{label}: image is too large ({img.width}x{img.height} pixels, "
-                    f"limit {MAX_PIXELS // 1_000_000} megapixels)"
-                )
+            warnings.simplefilter("ignore", RuntimeWarning)  # numpy on NaN/inf float TIFFs
+            img = open_raster(stream)
+            check_size(img.width, img.height, label)
             img.load()
     except ImageError:
+        _close(img)
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        _close(img)
         raise ImageError(f"{label}: refused: image is a decompression bomb") from None
     except Image.UnidentifiedImageError:
-        raise ImageError(f"{label}: not an image (unknown or corrupt format)") from None
-    except (OSError, SyntaxError, ValueError) as err:
+        _close(img)
+        raise ImageError(
+            f"{label}: not an image (unknown or corrupt format; raster images only)"
+        ) from None
+    except PermissionError:
+        _close(img)
+        raise ImageError(f"{label}: permission denied") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as err:
+        _close(img)
         raise ImageError(f"{label}: corrupt or truncated image ({err})") from None
     return img, label
+
+
+def _close(img: Image.Image | None) -> None:
+    if img is not None:
+        img.close()
+
+
+def check_size(width: int, height: int, label: str) -> None:
+    """Refuse images too large to decode, with a tiny short side or a degenerate aspect ratio."""
+    if width * height > MAX_PIXELS:
+        raise ImageError(
+            f"{label}: image is too large ({width}x{height} pixels, "
+            f"limit {MAX_PIXELS // 1_000_000} megapixels)"
+        )
+    if min(width, height) < MIN_SIDE:
+        raise ImageError(
+            f"{label}: image is too small ({width}x{height} pixels; "
+            f"the short side must be at least {MIN_SIDE} px)"
+        )
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise ImageError(
+            f"{label}: image is too thin ({width}x{height} pixels; "
+            f"the aspect ratio must be at most {MAX_ASPECT}:1)"
+        )
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
     """Any PIL mode -> RGB: EXIF orientation, alpha flattened on white, 16-bit rescaled."""
     img = ImageOps.exif_transpose(img)
     if img.mode in _MODES_16BIT or img.mode == "F":
-        arr = np.asarray(img, dtype=np.float64)
+        arr = np.nan_to_num(np.asarray(img, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
         top = 65535.0 if img.mode.startswith("I;16") else max(float(arr.max()), 1.0)
         img = Image.fromarray(np.clip(arr / top * 255.0, 0, 255).astype(np.uint8), "L")
     if img.mode == "P" and "transparency" in img.info:
@@ -82,26 +116,43 @@ def to_rgb(img: Image.Image) -> Image.Image:
 
 
 def load_image(source: str | Path | bytes | Image.Image) -> Image.Image:
-    """Open any common image (frame 0 of animations) as RGB; ImageError with one line if not."""
+    """Open any common raster image (frame 0 of animations) as RGB; ImageError with one line
+    if not. Files are closed before returning."""
     img, label = _open(source)
     try:
         img.seek(0)
-        return to_rgb(img)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return to_rgb(img)
     except (OSError, ValueError) as err:
         raise ImageError(f"{label}: cannot decode image ({err})") from None
+    finally:
+        if img is not source:
+            img.close()
 
 
-def load_frames(source: str | Path | bytes, max_frames: int = 120) -> list[Image.Image]:
-    """Every frame (up to ``max_frames``) of an animated GIF/APNG/WebP, as RGB."""
+def load_frames(
+    source: str | Path | bytes, max_frames: int = 120, max_pixels: int = MAX_FRAME_PIXELS
+) -> list[Image.Image]:
+    """Every frame (up to ``max_frames``) of an animated GIF/APNG/WebP, as RGB.
+
+    All frames together hold at most ``max_pixels``: larger frames are scaled down to fit.
+    """
     img, label = _open(source)
     frames = []
     try:
-        for i in range(min(getattr(img, "n_frames", 1), max_frames)):
+        count = min(getattr(img, "n_frames", 1), max_frames)
+        scale = min(1.0, (max_pixels / (count * img.width * img.height)) ** 0.5)
+        size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+        for i in range(count):
             img.seek(i)
-            frames.append(to_rgb(img.copy()))
+            frame = to_rgb(img.copy())
+            frames.append(frame if frame.size == size else frame.resize(size, Image.BILINEAR))
     except (OSError, ValueError, EOFError) as err:
         if not frames:
             raise ImageError(f"{label}: cannot decode frames ({err})") from None
+    finally:
+        img.close()
     return frames
 
 
@@ -113,22 +164,38 @@ def default_box(width: int, height: int) -> tuple[int, int, int, int]:
 
 def known_box(path: str | Path) -> tuple[int, int, int, int] | None:
     """The object box of an image listed in a ``boxes.csv`` beside it (``filename,x,y,w,h``),
-    as shipped with the example images; None when there is none."""
+    as shipped with the example images; None when there is none. A listed but malformed box
+    raises ImageError naming the table and line."""
     path = Path(path)
     table = path.parent / "boxes.csv"
     try:
         lines = table.read_text().splitlines()
     except (OSError, UnicodeDecodeError):
         return None
-    for line in lines:
+    for n, line in enumerate(lines, 1):
         parts = [p.strip() for p in line.split(",")]
         if len(parts) == 5 and parts[0] == path.name:
             try:
-                x, y, w, h = (int(round(float(v))) for v in parts[1:])
-            except ValueError:
-                return None
-            return (x, y, w, h) if w > 0 and h > 0 else None
+                return parse_box(parts[1:])
+            except ImageError as err:
+                raise ImageError(f"{table}:{n}: {path.name}: {err}") from None
     return None
+
+
+def parse_box(values) -> tuple[int, int, int, int]:
+    """Four finite numbers x, y, w, h (w, h > 0) -> an int box; ImageError otherwise."""
+    try:
+        numbers = [float(v) for v in values]
+    except (TypeError, ValueError):
+        raise ImageError(f"crop box must be 4 numbers x,y,w,h, got {list(values)}") from None
+    if len(numbers) != 4:
+        raise ImageError(f"crop box must have 4 numbers x,y,w,h, got {len(numbers)}")
+    if not all(math.isfinite(v) and abs(v) < 1e9 for v in numbers):
+        raise ImageError(f"crop box numbers must be finite, got {numbers}")
+    box = tuple(int(round(v)) for v in numbers)
+    if box[2] <= 0 or box[3] <= 0:
+        raise ImageError(f"crop box {box} is empty")
+    return box  # type: ignore[return-value]
 
 
 def validate_box(box: tuple[float, float, float, float], width: int, height: int) -> None:
@@ -152,8 +219,11 @@ class Reference:
         if self.image.mode != "RGB":
             object.__setattr__(self, "image", to_rgb(self.image))
         if self.box is not None:
-            box = tuple(int(round(v)) for v in self.box)
-            validate_box(box, *self.image.size)
+            try:
+                box = parse_box(self.box)
+                validate_box(box, *self.image.size)
+            except ImageError as err:
+                raise ImageError(f"{self.name}: {err}" if self.name else str(err)) from None
             object.__setattr__(self, "box", box)
 
     @classmethod
@@ -187,10 +257,13 @@ class Reference:
     def to_tensor(self, size: int) -> torch.Tensor:
         """The model's view of this reference: (3, size, size) in [-1, 1]."""
         crop = self.image.crop(self.crop_rect())
-        crop = crop.resize(resized_size(*crop.size, round(size * 2.375)), Image.BILINEAR)
-        w, h = crop.size
+        # Resize the short side to 2.375 size and centre-crop 2 size, computing only the
+        # pixels of that centre crop (the same pixels, bounded memory for any aspect ratio).
+        w, h = resized_size(*crop.size, round(size * 2.375))
         left, top = (w - 2 * size) // 2, (h - 2 * size) // 2
-        crop = crop.crop((left, top, left + 2 * size, top + 2 * size))
+        kx, ky = crop.width / w, crop.height / h
+        window = (left * kx, top * ky, (left + 2 * size) * kx, (top + 2 * size) * ky)
+        crop = crop.resize((2 * size, 2 * size), Image.BILINEAR, box=window)
         crop = crop.resize((size, size), Image.BILINEAR)
         arr = torch.from_numpy(np.asarray(crop, dtype=np.float32).copy())
         return arr.permute(2, 0, 1) / 127.5 - 1.0
@@ -214,16 +287,13 @@ def save_png(
     metadata: dict[str, str] | None = None,
     scale: int = 1,
 ) -> Path:
-    """Write a PNG with tEXt metadata; ``scale`` > 1 upscales with Lanczos."""
+    """Write a PNG with tEXt metadata, atomically; ``scale`` > 1 upscales with Lanczos."""
     img = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image))
     if scale > 1:
         img = img.resize((img.width * scale, img.height * scale), Image.LANCZOS)
     info = PngImagePlugin.PngInfo()
     for key, value in (metadata or {}).items():
         info.add_text(str(key), str(value))
-    path = Path(path)
-    try:
-        img.save(path, format="PNG", pnginfo=info)
-    except OSError as err:
-        raise ImageError(f"{path}: cannot write PNG ({err.strerror or err})") from None
-    return path
+    return atomic_write(
+        path, lambda tmp: img.save(tmp, format="PNG", pnginfo=info), "PNG", ImageError
+    )

@@ -286,6 +286,7 @@ class Mixer:
         key = (self._stage_cache["h_p"][0], v["texture"])
         fg = self._stage("fg", key, lambda: g.foreground(h_p, self._factor("texture", "c")))
         out = g.compose(bg, h_p, self._factor("texture", "c"), fg)
+        _check_finite(out, self.model.name)
         result = _result(out, mode, 0)
         result.seconds = time.perf_counter() - start
         return result
@@ -309,6 +310,7 @@ class Mixer:
         else:
             h_p = g.parent_features(pick("pose", "z"), pick("shape", "p"))
         out = g.compose(bg, h_p, pick("texture", "c"))
+        _check_finite(out, self.model.name)
         seconds = (time.perf_counter() - start) / n
         return [_result(out, mode, i, seconds) for i in range(n)]
 
@@ -351,6 +353,14 @@ def _varying_factor(slot: str, mode: str) -> str | None:
         if slot == "shape":
             return "feature"
     return SLOT_FACTOR[slot] if slot != "pose" else "z"
+
+
+def _check_finite(out, name: str) -> None:
+    """Refuse a composite with NaN/inf pixels instead of showing a black or grey image."""
+    if not all(bool(torch.isfinite(t).all()) for t in (out.child, out.parent, out.background)):
+        raise MixNMatchError(
+            f"model {name} produced non-finite values (NaN or infinity): its weights are broken"
+        )
 
 
 def _result(out, mode: str, i: int, seconds: float = 0.0) -> MixResult:

@@ -180,7 +180,7 @@ def test_output_is_identical_for_any_worker_count_and_seeded(tmp_path: Path) -> 
     synth.generate_dataset(c, 9, seed=2, width=64, workers=1, independent=True)
     assert files(a)["images.txt"] != files(c)["images.txt"] or files(a) != files(c)
     # Regenerating into an existing SynthBirds folder replaces it.
-    synth.generate_dataset(a, 4, seed=1, width=64, workers=1, independent=True)
+    synth.generate_dataset(a, 4, seed=1, width=64, workers=1, independent=True, overwrite=True)
     assert len(list((a / "images").rglob("*.jpg"))) == 4
 
 
@@ -203,9 +203,7 @@ def test_cli_summary_line(tmp_path: Path, capsys) -> None:
     assert len(out) == 1 and "images/s" in out[0] and "3 images" in out[0]
 
 
-@pytest.mark.parametrize(
-    "case", ["count", "file", "foreign", "size", "workers", "underfile"]
-)
+@pytest.mark.parametrize("case", ["count", "file", "foreign", "size", "workers", "underfile"])
 def test_cli_user_errors_exit_2_with_one_line(tmp_path: Path, capsys, case: str) -> None:
     out = tmp_path / "out"
     if case == "count":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 
@@ -21,16 +22,35 @@ class Parser(argparse.ArgumentParser):
 
 
 def run_main(prog: str, body: Callable[[], int | None]) -> int:
-    """Run a program body; user errors become ``prog: error: ...`` on stderr and exit 2."""
+    """Run a program body; user errors become ``prog: error: ...`` on stderr and exit 2.
+
+    Only the errors meant for users (MixNMatchError, UsageError, OSError) are reported as
+    user errors. Anything else is a bug: one "internal error" line and exit 1, with the
+    traceback when MIXNMATCH_DEBUG is set.
+    """
     try:
         return int(body() or 0)
-    except (MixNMatchError, UsageError, ValueError) as err:
-        message = str(err).strip().splitlines()
-        print(f"{prog}: error: {message[-1] if message else type(err).__name__}", file=sys.stderr)
+    except (MixNMatchError, UsageError) as err:
+        print(f"{prog}: error: {_last_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except OSError as err:
-        print(f"{prog}: error: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"{prog}: error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
+    except Exception as err:  # noqa: BLE001 - a bug: say so in one line
+        if os.environ.get("MIXNMATCH_DEBUG"):
+            raise
+        print(
+            f"{prog}: internal error: {type(err).__name__}: {_last_line(err)} "
+            "(please report it; MIXNMATCH_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _last_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[-1] if lines else type(err).__name__

@@ -50,6 +50,10 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from engine.data import scan_dataset
 
@@ -61,8 +65,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print(message)
     if problems:
         bad = len({ident for _, ident in problems if ident is not None})
-        count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
-        print(f"{root}: {count} ({bad} of {listed} images affected)")
+        print(f"{root}: {_plural(len(problems), 'problem')} ({bad} of {listed} images affected)")
         return 1
     print(f"{root}: OK, {listed} images")
     return 0
@@ -77,7 +80,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     for message in problems:
         print(message)
     if problems:
-        print(f"{args.out}: {len(problems)} problems; fix them before training")
+        print(f"{args.out}: {_plural(len(problems), 'problem')}; fix them before training")
         return 1
     return 0
 

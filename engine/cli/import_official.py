@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from engine.cli.common import Parser, run_main
 
@@ -11,7 +12,9 @@ PROG = "mixnmatch-import-official"
 
 def main(argv: list[str] | None = None) -> int:
     def body() -> int:
+        from engine.errors import ModelFileError
         from engine.model_file import import_official, save_model
+        from engine.safe_io import check_output_file
 
         p = Parser(
             prog=PROG,
@@ -28,9 +31,11 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--name", help="model name stored in the file")
         p.add_argument("-o", "--out", required=True, metavar="MODEL.safetensors")
         args = p.parse_args(argv)
-        cfg, nets = import_official(args.generator, args.encoder, args.extractor)
+        inputs = (args.generator, args.encoder, args.extractor)
+        check_output_file(args.out, inputs, ModelFileError)  # before reading any weights
+        cfg, nets = import_official(*inputs)
         info = {
-            "name": args.name or args.out.rsplit("/", 1)[-1].split(".")[0],
+            "name": args.name or Path(args.out).name.split(".")[0],
             "preset": "released",
             "trained_on": "released MixNMatch weights",
             "source": {

@@ -11,16 +11,16 @@ from engine.cli.common import Parser, UsageError, run_main
 PROG = "mixnmatch-mix"
 
 
-def _box(text: str | None) -> tuple[int, int, int, int] | None:
+def _box(text: str | None, slot: str) -> tuple[int, int, int, int] | None:
     if text is None:
         return None
+    from engine.errors import ImageError
+    from engine.images import parse_box
+
     try:
-        values = tuple(int(round(float(v))) for v in text.split(","))
-    except ValueError:
-        raise UsageError(f"crop box must be x,y,w,h numbers, got {text!r}") from None
-    if len(values) != 4:
-        raise UsageError(f"crop box must have 4 numbers x,y,w,h, got {text!r}")
-    return values  # type: ignore[return-value]
+        return parse_box(text.split(","))
+    except ImageError as err:
+        raise UsageError(f"--crop-{slot}: {err}") from None
 
 
 def build_parser() -> Parser:
@@ -53,6 +53,8 @@ def build_parser() -> Parser:
 def main(argv: list[str] | None = None) -> int:
     def body() -> int:
         from engine import SLOTS, MixNMatch, Reference, save_png
+        from engine.infer import LAYERS
+        from engine.safe_io import check_outputs
 
         args = build_parser().parse_args(argv)
         needed = [s for s in SLOTS if not (s == "pose" and args.mode == "feature")]
@@ -61,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"missing --{' --'.join(missing)}")
         if not 1 <= args.scale <= 16:
             raise UsageError("--scale must be between 1 and 16")
+        boxes = {slot: _box(getattr(args, f"crop_{slot}"), slot) for slot in needed}
+        layer_files = [Path(args.layers) / f"{n}.png" for n in LAYERS] if args.layers else []
+        check_outputs([args.out, *layer_files], [getattr(args, s) for s in needed])
         model = (
             MixNMatch.load(args.model, args.device)
             if args.model
@@ -69,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         mixer = model.mixer()
         meta = {"mixnmatch:mode": args.mode, "mixnmatch:model": model.name}
         for slot in needed:
-            ref = Reference.from_path(getattr(args, slot), _box(getattr(args, f"crop_{slot}")))
+            ref = Reference.from_path(getattr(args, slot), boxes[slot])
             mixer.set_reference(slot, ref)
             meta[f"mixnmatch:{slot}"] = json.dumps(
                 {"file": ref.name, "sha1": ref.digest, "box": ref.effective_box()}

@@ -8,12 +8,17 @@ number of workers.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import itertools
 import json
 import multiprocessing
 import os
+import re
 import shutil
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -21,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from engine.errors import ConfigError
 
 from .factors import (
     BACKGROUNDS,
@@ -33,6 +40,19 @@ from .factors import (
     sample_factors,
 )
 from .rendering import render
+
+MAX_COUNT = 1_000_000  # images per dataset (labels are collected in memory)
+BYTES_PER_PIXEL = 0.25  # a low estimate of a JPEG's size (quality 90, smooth drawings)
+LABEL_FILES = (
+    "images.txt",
+    "bounding_boxes.txt",
+    "image_class_labels.txt",
+    "train_test_split.txt",
+    "classes.txt",
+    "factors.csv",
+    "factor_names.json",
+)
+_IMAGE_NAME = re.compile(r"[a-z_]+_\d{6,}\.jpg")
 
 
 def _image_item(seed: int, index: int, width: int, height: int, independent: bool):
@@ -55,16 +75,60 @@ def _work_chunk(job: tuple[str, int, int, int, int, int, bool]) -> list[tuple]:
     return rows
 
 
-def _prepare_out_dir(out: Path) -> None:
-    """Create the output folder; refuse one that holds something other than SynthBirds."""
+def _own_image(rel: Path) -> bool:
+    """Whether a path under images/ has the name this tool gives an image (species/name_N.jpg)."""
+    return (
+        len(rel.parts) == 2
+        and rel.parts[0] in SPECIES
+        and _IMAGE_NAME.fullmatch(rel.parts[1]) is not None
+        and rel.parts[1].startswith(rel.parts[0].split(".", 1)[1] + "_")
+    )
+
+
+def _remove_own_files(out: Path) -> None:
+    """Delete what an earlier run of this tool wrote (label files and its own image names),
+    never anything else: a user's files under the folder stay where they are."""
+    for name in LABEL_FILES:
+        (out / name).unlink(missing_ok=True)
+    images = out / "images"
+    for cls in SPECIES:
+        folder = images / cls
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            if path.is_file() and not path.is_symlink() and _own_image(path.relative_to(images)):
+                path.unlink()
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only if now empty
+
+
+def _only_own_files(out: Path) -> bool:
+    """True when a folder holds nothing but an interrupted run's images (no labels yet)."""
+    for path in out.rglob("*"):
+        rel = path.relative_to(out)
+        if path.is_dir() and (rel.parts[0] == "images" and len(rel.parts) <= 2):
+            continue
+        if not (path.is_file() and rel.parts[0] == "images" and _own_image(Path(*rel.parts[1:]))):
+            return False
+    return True
+
+
+def _prepare_out_dir(out: Path, overwrite: bool) -> None:
+    """Create the output folder. A folder that is not empty is refused unless it holds only an
+    interrupted run's images or ``overwrite`` is set; then only this tool's files are removed."""
     if out.exists() and not out.is_dir():
-        raise ValueError(f"{out} exists and is not a folder")
+        raise ConfigError(f"{out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()):
-        if not (out / "factor_names.json").is_file():
-            raise ValueError(
+        if (out / "factor_names.json").is_file() and not overwrite:
+            raise ConfigError(
+                f"{out} already holds a SynthBirds dataset; pass --overwrite to replace it "
+                "or pick a new folder"
+            )
+        if not overwrite and not _only_own_files(out):
+            raise ConfigError(
                 f"{out} is not empty and holds no SynthBirds dataset; pick a new folder"
             )
-        shutil.rmtree(out / "images", ignore_errors=True)
+        _remove_own_files(out)
     try:
         for cls in SPECIES:
             (out / "images" / cls).mkdir(parents=True, exist_ok=True)
@@ -73,6 +137,17 @@ def _prepare_out_dir(out: Path) -> None:
         probe.unlink()
     except OSError as err:
         raise OSError(f"cannot write to {out}: {err.strerror or err}") from None
+
+
+def _check_free_space(out: Path, count: int, width: int, height: int) -> None:
+    """Refuse a dataset that clearly cannot fit on the disk before writing anything."""
+    need = count * (width * height * BYTES_PER_PIXEL + 2048)
+    free = shutil.disk_usage(out).free
+    if need > free:
+        raise ConfigError(
+            f"{count} images of {width}x{height} need about {need / 1e9:.1f} GB; "
+            f"only {free / 1e9:.1f} GB free in {out}"
+        )
 
 
 def _write_labels(out: Path, rows: list[tuple]) -> None:
@@ -109,6 +184,50 @@ def _write_labels(out: Path, rows: list[tuple]) -> None:
     (out / "factor_names.json").write_text(json.dumps(names, indent=1) + "\n", encoding="utf-8")
 
 
+def _reset_signals() -> None:
+    """Pool initializer: workers die on Ctrl-C / SIGTERM instead of running a handler they
+    inherited from the parent (which would, for example, print a message in every worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _run_pool(jobs, workers: int, collect: Callable[[list[tuple]], None]) -> None:
+    """Render ``jobs`` on a process pool, at most a few per worker queued at a time."""
+    # Workers only use numpy and Pillow, so forking is safe and skips re-importing the
+    # caller's modules; other platforms spawn.
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    pool = multiprocessing.get_context(method).Pool(workers, initializer=_reset_signals)
+    try:
+        while wave := list(itertools.islice(jobs, workers * 4)):
+            for part in pool.imap_unordered(_work_chunk, wave):
+                collect(part)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+
+
+@contextlib.contextmanager
+def _interrupts_raise():
+    """While generating, Ctrl-C and SIGTERM stop at once (KeyboardInterrupt), whatever handler
+    the caller installed; the caller's handlers are restored afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    saved = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
 def generate_dataset(
     out_dir: str | os.PathLike,
     count: int,
@@ -117,29 +236,34 @@ def generate_dataset(
     independent: bool = False,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    overwrite: bool = False,
 ) -> dict:
-    """Render ``count`` SynthBirds images into a CUB-format folder; returns timing statistics."""
-    if count <= 0:
-        raise ValueError(f"--count must be a positive number of images, got {count}")
-    if count > 2**32:
-        raise ValueError(f"--count is too large ({count})")
-    if seed < 0:
-        raise ValueError(f"--seed must be >= 0, got {seed}")
+    """Render ``count`` SynthBirds images into a CUB-format folder; returns timing statistics.
+
+    An existing dataset is replaced only with ``overwrite`` (removing only files this tool
+    wrote). Ctrl-C raises KeyboardInterrupt promptly and leaves a partial folder without labels.
+    """
+    for name, value, low in (("--count", count, 1), ("--seed", seed, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ConfigError(f"{name} must be a whole number >= {low}, got {value!r}")
+    if count > MAX_COUNT:
+        raise ConfigError(f"--count is too large ({count}; at most {MAX_COUNT} images)")
     if not 32 <= width <= 1024:
-        raise ValueError(f"--size must be between 32 and 1024 pixels, got {width}")
+        raise ConfigError(f"--size must be between 32 and 1024 pixels, got {width}")
     workers = (os.cpu_count() or 1) if workers is None else workers
     if workers < 1:
-        raise ValueError(f"--workers must be >= 1, got {workers}")
+        raise ConfigError(f"--workers must be >= 1, got {workers}")
     height = image_height(width)
     out = Path(out_dir)
     start = time.perf_counter()
-    _prepare_out_dir(out)
+    _prepare_out_dir(out, overwrite)
+    _check_free_space(out, count, width, height)
     chunk = max(4, min(64, count // (workers * 8) or 1))
-    jobs = [
+    jobs = (
         (str(out), seed, a, min(a + chunk, count), width, height, independent)
         for a in range(0, count, chunk)
-    ]
-    workers = min(workers, len(jobs))
+    )  # a generator: jobs are made as they are handed out, never all at once
+    workers = min(workers, -(-count // chunk))
     rows: list[tuple] = []
 
     def collect(part: list[tuple]) -> None:
@@ -147,16 +271,12 @@ def generate_dataset(
         if progress is not None:
             progress(len(rows), count)
 
-    if workers == 1:
-        for job in jobs:
-            collect(_work_chunk(job))
-    else:
-        # Workers only use numpy and Pillow, so forking is safe and skips re-importing the
-        # caller's modules; other platforms spawn.
-        method = "fork" if sys.platform.startswith("linux") else "spawn"
-        with multiprocessing.get_context(method).Pool(workers) as pool:
-            for part in pool.imap_unordered(_work_chunk, jobs):
-                collect(part)
+    with _interrupts_raise():
+        if workers == 1:
+            for job in jobs:
+                collect(_work_chunk(job))
+        else:
+            _run_pool(jobs, workers, collect)
     _write_labels(out, rows)
     seconds = time.perf_counter() - start
     return {
@@ -190,6 +310,11 @@ def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=int, default=None, metavar="K", help="processes (default: all CPUs)"
     )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a SynthBirds dataset in --out (only files this tool wrote are removed)",
+    )
 
 
 def run_synth(args: argparse.Namespace) -> int:
@@ -208,12 +333,20 @@ def run_synth(args: argparse.Namespace) -> int:
             independent=args.independent,
             workers=args.workers,
             progress=show if tty else None,
+            overwrite=getattr(args, "overwrite", False),
         )
-    except (ValueError, OSError) as err:
+    except (ConfigError, OSError) as err:
         if tty:
             print(file=sys.stderr)
         print(f"mixnmatch-data synth: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            f"\nmixnmatch-data synth: interrupted; {args.out} holds a partial dataset "
+            "(run again to replace it)",
+            file=sys.stderr,
+        )
+        return 130
     if tty:
         print(file=sys.stderr)
     mode = "independent" if stats["independent"] else "natural"
