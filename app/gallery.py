@@ -205,7 +205,7 @@ class GalleryPanel(QWidget):
         self.folder_box.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
-        self.folder_box.setMinimumContentsLength(8)
+        self.folder_box.setMinimumContentsLength(10)
         self.add_button = self._button("open", "Add a folder of your own images")
         self.add_button.clicked.connect(self.add_folder_dialog)
         self.remove_button = self._button("clear", "Remove this folder from the list")

@@ -156,7 +156,7 @@ class MainWindow(WindowIOMixin, QMainWindow):
         self.gallery_dock = QDockWidget("Images", self)
         self.gallery_dock.setObjectName("gallery_dock")
         self.gallery_dock.setWidget(self.gallery_panel)
-        self.gallery_panel.setMinimumWidth(130)
+        self.gallery_panel.setMinimumWidth(150)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.gallery_dock)
 
         self.recent_strip = RecentStripWidget(self)

@@ -28,7 +28,7 @@ SLOT_SUBTITLES = {  # what the slot gives, in plain words, shown beside its titl
     "background": "the scene",
     "pose": "position and facing",
     "shape": "body shape",
-    "texture": "colours and markings",
+    "texture": "colours",
 }
 SLOT_CODE_TIPS = {  # the subtitle's tooltip: the model's code behind the slot
     "background": "The model's background code (b): one of its learned background types, plus "
