@@ -56,19 +56,42 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--install-desktop-entry", action="store_true",
         help="install a launcher entry and icon for the current user, then exit",
     )  # fmt: skip
-    parser.add_argument("--verbose", action="store_true", help="print timings to stderr")
+    parser.add_argument(
+        "--threads", type=int, metavar="N",
+        help="CPU threads per mix (default: the preference, else half the CPUs, at most 4)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--check", action="store_true",
+        help="start offscreen-friendly: load the model, mix four examples, print one line "
+        "and exit (checks an installation)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--verbose", action="store_true", help="print timings to stderr and show them in the window"
+    )  # fmt: skip
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.threads is not None and args.threads < 1:
+        print(
+            f"mixnmatch: error: --threads must be at least 1, got {args.threads}", file=sys.stderr
+        )
+        return 2
     if args.install_desktop_entry:
         from .desktop import install_desktop_entry
 
         entry, icon = install_desktop_entry()
         print(f"installed {entry}\ninstalled {icon}")
         return 0
+
+    from .platform_check import platform_problem
+
+    problem = platform_problem()
+    if problem:
+        print(f"mixnmatch: error: {problem}", file=sys.stderr)
+        return 1
 
     from PySide6.QtCore import QCoreApplication, QTimer
     from PySide6.QtGui import QGuiApplication
@@ -83,15 +106,17 @@ def main(argv: list[str] | None = None) -> int:
     from .icons import app_icon
     from .main_window import MainWindow
     from .models import ModelSpec
-    from .theme import apply_theme
+    from .theme import apply_theme, follow_system
 
-    apply_theme(app)
+    window = MainWindow(device=args.device, threads=args.threads, show_timing=args.verbose)
+    apply_theme(app, window.theme_setting())
+    follow_system(app, window.theme_setting)
     app.setWindowIcon(app_icon())
-    window = MainWindow(device=args.device)
     window.show()
     app.processEvents()  # let the window map and paint before anything slow starts
     shown = seconds_since_start()
-    window.show_message(f"Window ready in {shown:.2f} s; loading the model in the background…")
+    if args.check:
+        _check_when_mixed(app, window)
     if args.verbose:
         print(f"first window after {shown:.2f} s", file=sys.stderr)
         window.client.model_loaded.connect(
@@ -109,11 +134,33 @@ def main(argv: list[str] | None = None) -> int:
     else:
         spec = ModelSpec(kind="bundled", device=args.device)
     QTimer.singleShot(0, lambda: window.load_model(spec))
-    for slot, image in zip(("background", "pose", "shape", "texture"), args.images):
+    images = args.images or (window.gallery.paths()[:4] if args.check else [])
+    for slot, image in zip(("background", "pose", "shape", "texture"), images):
         window.set_slot_source(slot, str(Path(image).expanduser()))
     code = app.exec()
     window.shutdown()  # in case the loop ended without closing the window
     return code
+
+
+def _check_when_mixed(app, window, timeout_s: int = 120) -> None:
+    """For --check: print one line and quit on the first result or failure (or timeout)."""
+    from PySide6.QtCore import QTimer
+
+    def finish(code: int, line: str) -> None:
+        print(line, file=sys.stdout if code == 0 else sys.stderr, flush=True)
+        app.exit(code)
+
+    def on_result(outcome) -> None:
+        if outcome.complete:
+            info = window.model_info
+            finish(0, f"ok: {info.name} ({info.preset}, {info.device}, {info.threads} threads), "
+                      f"{outcome.array.shape[1]}x{outcome.array.shape[0]} composite")  # fmt: skip
+
+    window.client.result_arrived.connect(on_result)
+    window.client.model_failed.connect(lambda m: finish(1, f"mixnmatch: error: {m}"))
+    window.client.mix_failed.connect(lambda m: finish(1, f"mixnmatch: error: {m}"))
+    window.loader.failed.connect(lambda _s, m: finish(1, f"mixnmatch: error: {m}"))
+    QTimer.singleShot(timeout_s * 1000, lambda: finish(1, "mixnmatch: error: no result in time"))
 
 
 if __name__ == "__main__":

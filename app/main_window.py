@@ -10,7 +10,7 @@ import random
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from . import APP_NAME
 from .busy_widget import BusyIndicatorWidget
-from .gallery import GalleryWidget
+from .gallery import GalleryPanel
 from .history import ChangeCommand, RecentStripWidget
 from .icons import app_icon, icon
 from .loader import ImageLoader
@@ -58,6 +58,14 @@ from .state import (
 from .window_io import FEATURE_TIP, NO_FEATURE_TIP, WindowIOMixin
 from .worker import MixClient
 
+DEFAULT_SIZE = QSize(1280, 800)
+
+
+def default_window_size(available: QSize) -> QSize:
+    """The first window's size: DEFAULT_SIZE, shrunk to fit the screen's free area."""
+    return DEFAULT_SIZE.boundedTo(QSize(available.width() - 16, available.height() - 16))
+
+
 IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ");;All files (*)"
 CODE_TIP = (
     "Code mode: each slot gives one thing. The background, the pose, the body shape and the "
@@ -72,10 +80,18 @@ class MainWindow(WindowIOMixin, QMainWindow):
     scratch file); ``device``: "auto", "cpu" or "cuda" for models opened from this window.
     """
 
-    def __init__(self, settings: QSettings | None = None, device: str = "auto") -> None:
+    def __init__(
+        self,
+        settings: QSettings | None = None,
+        device: str = "auto",
+        threads: int | None = None,
+        show_timing: bool = False,
+    ) -> None:
         super().__init__()
         self.settings = settings if settings is not None else QSettings()
         self.device = device
+        self.threads_override = threads  # --threads for this run, else the preference
+        self.show_timing = show_timing
         self.combination = Combination()
         self.model_info: ModelInfo | None = None
         self.outcome: MixOutcome | None = None
@@ -130,16 +146,17 @@ class MainWindow(WindowIOMixin, QMainWindow):
         self.splitter.addWidget(result_panel)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([540, 600])
+        self.splitter.setSizes([520, 520])
         self.splitter.setChildrenCollapsible(False)
         self.setCentralWidget(self.splitter)
 
     def _build_docks(self) -> None:
-        self.gallery = GalleryWidget(parent=self)
-        self.gallery_dock = QDockWidget("Examples", self)
+        self.gallery_panel = GalleryPanel(self.settings, self)
+        self.gallery = self.gallery_panel.gallery
+        self.gallery_dock = QDockWidget("Images", self)
         self.gallery_dock.setObjectName("gallery_dock")
-        self.gallery_dock.setWidget(self.gallery)
-        self.gallery.setMinimumWidth(110)
+        self.gallery_dock.setWidget(self.gallery_panel)
+        self.gallery_panel.setMinimumWidth(150)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.gallery_dock)
 
         self.recent_strip = RecentStripWidget(self)
@@ -229,6 +246,12 @@ class MainWindow(WindowIOMixin, QMainWindow):
             "Interpolate one factor between two images, or follow the frames of a GIF",
         )  # fmt: skip
         self.about_action = a(f"&About {APP_NAME}", self.show_about, None, "info")
+        self.help_action = a(
+            "&How Mixing Works", self.show_how_mixing_works, QKeySequence.StandardKey.HelpContents
+        )
+        self.preferences_action = a(
+            "Pre&ferences…", self.open_preferences, QKeySequence.StandardKey.Preferences
+        )
         self.focus_actions = [
             a(f"Select {SLOT_LABELS[s]}", lambda _=False, s=s: self.focus_slot(s), str(i + 1))
             for i, s in enumerate(SLOTS)
@@ -432,11 +455,12 @@ class MainWindow(WindowIOMixin, QMainWindow):
         self.outcome = outcome
         self.layers_panel.set_outcome(outcome)
         self.recent_strip.add(outcome)
-        total = time.perf_counter() - self._request_started
-        self.time_label.setText(f"mix {outcome.seconds * 1000:.0f} ms")
-        self.time_label.setToolTip(
-            f"compute {outcome.seconds:.3f} s, request to display {total:.3f} s"
-        )
+        if self.show_timing:
+            total = time.perf_counter() - self._request_started
+            self.time_label.setText(f"mix {outcome.seconds * 1000:.0f} ms")
+            self.time_label.setToolTip(
+                f"compute {outcome.seconds:.3f} s, request to display {total:.3f} s"
+            )
 
     def _on_client_mix_failed(self, message: str) -> None:
         self.show_message(f"Mix failed: {message}", error=True)
@@ -477,7 +501,7 @@ class MainWindow(WindowIOMixin, QMainWindow):
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
-            self.resize(1360, 860)
+            self.resize(default_window_size(self.screen().availableGeometry().size()))
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)

@@ -47,10 +47,13 @@ class ModelSpec:
     device: str = "auto"
     preset: str = "demo"
     seed: int = 0
+    threads: int | None = None  # CPU threads; None: the engine's interactive policy
 
     @classmethod
-    def for_path(cls, path: str | Path, device: str = "auto") -> ModelSpec:
-        return cls(kind="file", path=str(path), device=device)
+    def for_path(
+        cls, path: str | Path, device: str = "auto", threads: int | None = None
+    ) -> ModelSpec:
+        return cls(kind="file", path=str(path), device=device, threads=threads)
 
     def label(self) -> str:
         if self.kind == "file":
@@ -64,7 +67,7 @@ class ModelSpec:
         import engine
 
         if self.kind == "bundled":
-            return engine.MixNMatch.load_bundled(device=self.device)
+            return engine.MixNMatch.load_bundled(device=self.device, threads=self.threads)
         if self.kind == "random":
             if self.preset not in engine.PRESETS:
                 names = ", ".join(sorted(engine.PRESETS))
@@ -73,15 +76,17 @@ class ModelSpec:
                 )
             device = "cpu" if self.device == "auto" else self.device
             return engine.MixNMatch.from_random(
-                engine.PRESETS[self.preset], seed=self.seed, device=device
+                engine.PRESETS[self.preset], seed=self.seed, device=device, threads=self.threads
             )
         path = Path(self.path)
         if not path.exists():
             raise engine.ModelFileError(f"{path}: no such file")
         if path.is_dir() or path.suffix.lower() == ".pth":
             generator, encoder, extractor = official_files(path)
-            return engine.MixNMatch.load_official(generator, encoder, extractor, device=self.device)
-        return engine.MixNMatch.load(path, device=self.device)
+            return engine.MixNMatch.load_official(
+                generator, encoder, extractor, device=self.device, threads=self.threads
+            )
+        return engine.MixNMatch.load(path, device=self.device, threads=self.threads)
 
 
 def describe_model(model, spec: ModelSpec) -> ModelInfo:
@@ -98,6 +103,7 @@ def describe_model(model, spec: ModelSpec) -> ModelInfo:
         image_size=int(config.image_size),
         path=str(path) if path else spec.path,
         details={str(k): str(v) for k, v in info.items()},
+        threads=int(getattr(model, "threads", 0) or 0),
     )
 
 

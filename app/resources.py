@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent / "resources"
+import engine  # its path helpers load lazily, without torch
+
+ROOT = engine.resources_dir()
 ICONS = ROOT / "icons"
 EXAMPLES = ROOT / "examples"
 DESKTOP_FILE = ROOT / "mixnmatch.desktop"

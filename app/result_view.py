@@ -187,6 +187,7 @@ class LayersPanelWidget(QListWidget):
             item.setData(Qt.ItemDataRole.UserRole, name)
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             self.addItem(item)
+            item.setHidden(True)  # until there is a result to show
         self.setCurrentRow(0)
         self.currentItemChanged.connect(self._on_current_item_changed)
 
@@ -197,6 +198,21 @@ class LayersPanelWidget(QListWidget):
             image = outcome.image if name == "composite" else outcome.layers.get(name)
             item.setIcon(QIcon(QPixmap.fromImage(image)) if image is not None else QIcon())
             item.setHidden(image is None)
+
+    def has_layers(self) -> bool:
+        return any(not self.item(row).isHidden() for row in range(self.count()))
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt API)
+        super().paintEvent(event)
+        if self.has_layers():
+            return
+        p = QPainter(self.viewport())
+        p.setPen(self.palette().placeholderText().color())
+        p.drawText(
+            self.viewport().rect().adjusted(6, 6, -6, -6),
+            Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+            "Layers appear here after the first mix",
+        )
 
     def current_layer(self) -> str:
         item = self.currentItem()

@@ -34,7 +34,16 @@ from .crop_view import CropView
 from .icons import icon
 from .qt_image import qimage_to_pil
 from .resources import is_model_file
-from .state import SLOT_HINTS, SLOT_LABELS, SLOT_SUBTITLES, SLOTS, CodeChoice, SlotState
+from .state import (
+    SLOT_CODE_TIPS,
+    SLOT_HINTS,
+    SLOT_LABELS,
+    SLOT_SUBTITLES,
+    SLOTS,
+    TYPE_NAMES,
+    CodeChoice,
+    SlotState,
+)
 
 SLOT_MIME = "application/x-mixnmatch-slot"
 REMOTE_MESSAGE = (
@@ -172,6 +181,7 @@ class SlotWidget(QFrame):
         badge.setToolTip(f"Press {number} to select this slot")
         self.factor = QLabel(SLOT_SUBTITLES[self.slot], self.header)
         self.factor.setObjectName("slotFactor")
+        self.factor.setToolTip(SLOT_CODE_TIPS[self.slot])
         self.factor.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.factor.setMinimumWidth(0)
         self.open_button = self._tool_button("open", "Open an image file (double-click the image)")
@@ -200,10 +210,16 @@ class SlotWidget(QFrame):
         self.name_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         self.picker = QComboBox(self)
+        kind = TYPE_NAMES.get(self.slot, "pose")
         self.picker.setToolTip(
-            "Which code this slot contributes: the one encoded from the image, or one of the "
-            "categories the encoder found most likely."
+            f"What this slot gives: what the model reads from the image, or one of the {kind}s "
+            "it found most likely (the model learned these types by itself; their numbers "
+            "have no meaning beyond this model)."
         )
+        self.picker.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.picker.setMinimumContentsLength(10)
         self.picker.activated.connect(self._on_picker_activated)
         self.dice = self._tool_button("dice", "Re-roll: replace this factor with a random one (R)")
         self.dice.clicked.connect(lambda: self.reroll_requested.emit(self.slot))
@@ -283,7 +299,7 @@ class SlotWidget(QFrame):
         if self._disabled_reason:
             return self._disabled_reason
         if self.state.code is not None:
-            return f"No image\n{self.state.code.describe()}"
+            return f"No image\n{self.state.code.describe(self.slot)}"
         return "Drop an image here\nor click to open one\n\nCtrl+V pastes"
 
     @property
@@ -297,13 +313,16 @@ class SlotWidget(QFrame):
         if self.slot == "pose":
             picker.addItem("Pose from image" if self.state.image is not None else "No pose", None)
         else:
+            kind = TYPE_NAMES[self.slot].capitalize()
+            picker.addItem("From image" if self.state.image is not None else "—", None)
             if self._top_k:
                 index, prob = self._top_k[0]
-                picker.addItem(f"From image  ·  category {index} ({prob:.0%})", None)
-            else:
-                picker.addItem("From image" if self.state.image is not None else "—", None)
+                picker.setItemData(
+                    0, f"Read from the image: most like {kind.lower()} {index} ({prob:.0%})",
+                    Qt.ItemDataRole.ToolTipRole,
+                )  # fmt: skip
             for index, prob in self._top_k:
-                picker.addItem(f"Category {index}  ·  {prob:.0%}", CodeChoice("index", index))
+                picker.addItem(f"{kind} {index} · {prob:.0%}", CodeChoice("index", index))
         if code is not None:
             found = next(
                 (i for i in range(picker.count()) if picker.itemData(i) == code),
@@ -311,9 +330,9 @@ class SlotWidget(QFrame):
             )
             if found < 0:
                 label = (
-                    f"Random  ·  seed {code.value}"
+                    f"Random · seed {code.value}"
                     if code.kind == "seed"
-                    else f"Category {code.value}"
+                    else code.describe(self.slot).capitalize()
                 )
                 picker.addItem(label, code)
                 found = picker.count() - 1

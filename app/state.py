@@ -24,12 +24,20 @@ SLOT_HINTS = {
     "shape": "The bird's body shape comes from this image.",
     "texture": "The bird's colours and markings come from this image.",
 }
-SLOT_SUBTITLES = {  # factor letter and a short name, shown under each slot's title
-    "background": "b · scene",
-    "pose": "z · pose",
-    "shape": "p · shape",
-    "texture": "c · colours",
+SLOT_SUBTITLES = {  # what the slot gives, in plain words, shown beside its title
+    "background": "the scene",
+    "pose": "position and facing",
+    "shape": "body shape",
+    "texture": "colours",
 }
+SLOT_CODE_TIPS = {  # the subtitle's tooltip: the model's code behind the slot
+    "background": "The model's background code (b): one of its learned background types, plus "
+    "the layout of the scene.",
+    "pose": "The model's pose code (z): where the bird is, how big, and which way it faces.",
+    "shape": "The model's shape code (p): one of its learned body-shape types.",
+    "texture": "The model's texture code (c): one of its learned colour-pattern types.",
+}
+TYPE_NAMES = {"background": "scene type", "shape": "shape type", "texture": "colour type"}
 POSE_FROM_SHAPE = "pose comes from the shape image"
 
 Box = tuple[int, int, int, int]  # x, y, w, h in image pixels
@@ -52,8 +60,10 @@ class CodeChoice:
     kind: str
     value: int
 
-    def describe(self) -> str:
-        return f"category {self.value}" if self.kind == "index" else f"random, seed {self.value}"
+    def describe(self, slot: str = "") -> str:
+        if self.kind == "index":
+            return f"{TYPE_NAMES.get(slot, 'type')} {self.value}"
+        return f"random, seed {self.value}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,6 +176,13 @@ class ModelInfo:
     image_size: int
     path: str = ""
     details: dict = field(default_factory=dict)
+    threads: int = 0  # CPU threads the engine uses for this model
+
+    @property
+    def domain(self) -> str:
+        """ "synthbirds" for models trained on SynthBirds, else "real" (photos)."""
+        trained_on = f"{self.details.get('trained_on', '')} {self.name}".lower()
+        return "synthbirds" if "synthbirds" in trained_on else "real"
 
     def summary(self) -> str:
         device = "CUDA" if self.device.startswith("cuda") else self.device.upper()

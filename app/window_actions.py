@@ -30,14 +30,15 @@ def build_menus_and_toolbar(w: MainWindow) -> None:
     _add_menu(bar, "&Edit",
               [w.undo_action, w.redo_action],
               w.focus_actions,
-              [w.clear_action, w.reroll_action])  # fmt: skip
+              [w.clear_action, w.reroll_action],
+              [w.preferences_action])  # fmt: skip
     _add_menu(bar, "&Mix",
               [w.code_mode_action, w.feature_mode_action, w.toggle_mode_action],
               [w.sheet_action, w.animate_action])  # fmt: skip
     _add_menu(bar, "&View",
               [w.pixel_action, w.layers_action,
                w.gallery_dock.toggleViewAction(), w.recent_dock.toggleViewAction()])  # fmt: skip
-    _add_menu(bar, "&Help", [w.about_action])
+    _add_menu(bar, "&Help", [w.help_action], [w.about_action])
 
     tools = QToolBar("Main", w)
     tools.setObjectName("main_toolbar")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox
 
 from . import APP_NAME, __version__
 from .export import confirm_overwrite, layer_paths, save_outcome, with_png_suffix
@@ -28,7 +29,49 @@ class WindowIOMixin:
     # -- models -------------------------------------------------------------------------------
     def load_model(self, spec) -> None:
         """Load a model on the worker thread; the current one stays until it succeeds."""
+        if isinstance(spec, ModelSpec) and spec.threads is None:
+            spec = dataclasses.replace(spec, threads=self.thread_setting())
         self.client.load_model(spec)
+
+    # -- preferences --------------------------------------------------------------------------
+    def thread_setting(self) -> int | None:
+        """CPU threads for models: --threads, else the preference; None = automatic."""
+        if self.threads_override:
+            return self.threads_override
+        return int(self.settings.value("engine/threads", 0) or 0) or None
+
+    def theme_setting(self) -> str:
+        return str(self.settings.value("view/theme", "system"))
+
+    def open_preferences(self) -> None:
+        import engine  # engine.threads is light: no torch
+
+        from .preferences import PreferencesDialog
+
+        dialog = PreferencesDialog(
+            self.theme_setting(),
+            int(self.settings.value("engine/threads", 0) or 0),
+            engine.interactive_threads(),
+            self,
+        )
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.apply_preferences(dialog.theme(), dialog.threads())
+
+    def apply_preferences(self, theme: str, threads: int) -> None:
+        """Store and apply a theme ("system", "light", "dark") and thread count (0 = auto)."""
+        from .theme import apply_theme
+
+        self.settings.setValue("view/theme", theme)
+        self.settings.setValue("engine/threads", int(threads))
+        app = QApplication.instance()
+        if app is not None:
+            apply_theme(app, theme)
+        self.client.set_threads(self.thread_setting())
+
+    def show_how_mixing_works(self) -> None:
+        from .preferences import HowMixingWorksDialog
+
+        HowMixingWorksDialog(self).exec()
 
     def open_model_dialog(self) -> None:
         start = self.settings.value("paths/models", str(Path.home()))
@@ -64,6 +107,7 @@ class WindowIOMixin:
         )
         if info.path:
             self._remember_model(info.path)
+        self.gallery.set_domain(info.domain)
         self.show_message(f"Model loaded: {info.name} ({info.preset}, {info.device})")
         if self.combination.mode == "feature" and not info.has_feature_mode:
             self._apply_combination(self.combination.with_mode("code"))

@@ -110,6 +110,14 @@ class MixWorker(QObject):
         self.model_loaded.emit(info)
         self._schedule()
 
+    @Slot(object)
+    def set_threads(self, threads: int | None) -> None:
+        """CPU threads for the current model (None: the engine's policy); next mix uses it."""
+        if self._model is not None:
+            import engine
+
+            self._model.threads = engine.resolve_threads(threads)
+
     # -- live mixing -------------------------------------------------------------------------
     @Slot(object)
     def request_mix(self, request: MixRequest) -> None:
@@ -302,6 +310,7 @@ class MixClient(QObject):
     _mix_requested = Signal(object)
     _model_requested = Signal(object)
     _job_requested = Signal(object)
+    _threads_requested = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -321,6 +330,7 @@ class MixClient(QObject):
         self._mix_requested.connect(self.worker.request_mix)
         self._model_requested.connect(self.worker.load_model)
         self._job_requested.connect(self.worker.run_job)
+        self._threads_requested.connect(self.worker.set_threads)
         self.worker.mixed.connect(self._on_worker_mixed)
         self.worker.failed.connect(self._on_worker_failed)
         self.worker.model_loaded.connect(self._on_worker_model_loaded)
@@ -350,6 +360,10 @@ class MixClient(QObject):
         self.model_load_started.emit(spec.label())
         self._update_busy()
         self._model_requested.emit(spec)
+
+    def set_threads(self, threads: int | None) -> None:
+        """Change the loaded model's CPU threads (the worker applies it before its next mix)."""
+        self._threads_requested.emit(threads)
 
     def start_job(self, **fields) -> Job:
         self._job_ids += 1

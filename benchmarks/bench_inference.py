@@ -56,7 +56,9 @@ def naive(model: MixNMatch, refs: list[Reference], mode: str) -> torch.Tensor:
 
 
 def bench(preset: str, mode: str, repeats: int) -> dict[str, float]:
-    model = MixNMatch.from_random(PRESETS[preset], seed=0, device="cpu")
+    model = MixNMatch.from_random(
+        PRESETS[preset], seed=0, device="cpu", threads=torch.get_num_threads()
+    )
     pool = _refs(12, seed=1)
     counter = iter(range(10**9))
 

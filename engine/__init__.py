@@ -35,6 +35,8 @@ _EXPORTS = {
     "bundled_model_path": "engine.resources",
     "examples_dir": "engine.resources",
     "resources_dir": "engine.resources",
+    "interactive_threads": "engine.threads",
+    "resolve_threads": "engine.threads",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

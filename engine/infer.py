@@ -12,6 +12,7 @@ feature map comes from EX(shape image); the pose slot is unused. b, p, c are sof
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from engine.errors import MixNMatchError, ModelFileError
 from engine.images import Reference, to_uint8
 from engine.model_file import build_networks, import_official, load_model
 from engine.resources import bundled_model_path
+from engine.threads import resolve_threads, use_threads
 
 SLOTS = ("background", "pose", "shape", "texture")
 MODES = ("code", "feature")
@@ -46,8 +48,25 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return dev
 
 
+def _computes(method: Callable) -> Callable:
+    """Run a Mixer method without autograd, on the model's intra-op thread count."""
+
+    @functools.wraps(method)
+    def wrapper(self: Mixer, *args, **kwargs):
+        use_threads(self.model.threads)
+        with torch.inference_mode():
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class MixNMatch:
-    """A loaded model: generator, encoders and (optional) feature extractor, in eval mode."""
+    """A loaded model: generator, encoders and (optional) feature extractor, in eval mode.
+
+    ``threads``: intra-op CPU threads for its computations; None picks
+    ``engine.threads.resolve_threads()`` (``OMP_NUM_THREADS``, else half the CPUs, at most 4),
+    which keeps interactive latency low when other processes use the CPU.
+    """
 
     def __init__(
         self,
@@ -56,6 +75,7 @@ class MixNMatch:
         info: dict,
         device: torch.device,
         path: Path | None = None,
+        threads: int | None = None,
     ) -> None:
         self.config = cfg
         self.generator = nets["generator"].to(device).eval()
@@ -65,34 +85,43 @@ class MixNMatch:
         self.device = device
         self.path = path
         self.name = str(info.get("name") or (path.stem if path else "model"))
+        self.threads = resolve_threads(threads)
 
     @property
     def has_feature_mode(self) -> bool:
         return self.extractor is not None
 
     @classmethod
-    def load(cls, path: str | Path, device: str | torch.device = "auto") -> MixNMatch:
+    def load(
+        cls, path: str | Path, device: str | torch.device = "auto", threads: int | None = None
+    ) -> MixNMatch:
         dev = resolve_device(device)
         header, nets = load_model(path, dev)
         cfg = header.pop("config")
-        return cls(cfg, nets, header, dev, Path(path))
+        return cls(cfg, nets, header, dev, Path(path), threads)
 
     @classmethod
-    def load_bundled(cls, device: str | torch.device = "auto") -> MixNMatch:
+    def load_bundled(
+        cls, device: str | torch.device = "auto", threads: int | None = None
+    ) -> MixNMatch:
         path = bundled_model_path()
         if path is None:
             raise ModelFileError("no bundled model found in resources/models/")
-        return cls.load(path, device)
+        return cls.load(path, device, threads)
 
     @classmethod
-    def load_official(cls, generator, encoder, extractor=None, device="auto") -> MixNMatch:
+    def load_official(
+        cls, generator, encoder, extractor=None, device="auto", threads: int | None = None
+    ) -> MixNMatch:
         dev = resolve_device(device)
         cfg, nets = import_official(generator, encoder, extractor)
         info = {"name": Path(generator).parent.name or "released", "preset": "released"}
-        return cls(cfg, nets, info, dev, Path(generator))
+        return cls(cfg, nets, info, dev, Path(generator), threads)
 
     @classmethod
-    def from_random(cls, cfg: ModelConfig, seed: int = 0, device="cpu") -> MixNMatch:
+    def from_random(
+        cls, cfg: ModelConfig, seed: int = 0, device="cpu", threads: int | None = None
+    ) -> MixNMatch:
         """A randomly initialised model (tests, demos)."""
         from engine.networks import init_weights
 
@@ -100,9 +129,8 @@ class MixNMatch:
         nets = build_networks(cfg)
         for net in nets.values():
             net.apply(init_weights)
-        return cls(
-            cfg, nets, {"name": f"random-{seed}", "preset": "random"}, resolve_device(device)
-        )
+        info = {"name": f"random-{seed}", "preset": "random"}
+        return cls(cfg, nets, info, resolve_device(device), None, threads)
 
     def mixer(self) -> Mixer:
         return Mixer(self)
@@ -190,6 +218,7 @@ class Mixer:
             "pose": 0,
         }[slot]
 
+    @_computes
     def top_k(self, slot: str, k: int = 5) -> list[tuple[int, float]]:
         """The encoder's k most likely categories (index, probability) for the slot's image."""
         state = self._check_slot(slot)
@@ -261,7 +290,7 @@ class Mixer:
         if missing:
             raise MixNMatchError(f"missing reference for: {', '.join(missing)}")
 
-    @torch.inference_mode()
+    @_computes
     def mix(self, mode: str = "code") -> MixResult:
         """Generate the composite from the four slots, recomputing only changed stages."""
         self._check_mode(mode)
@@ -323,6 +352,7 @@ class Mixer:
             codes["z"] = self._encode_refs(refs, "z")
         return codes
 
+    @_computes
     def sweep(self, slot: str, refs: list[Reference], mode: str = "code") -> list[MixResult]:
         """Vary one factor: ``slot`` takes each reference in turn, other slots stay (batched)."""
         self._check_slot(slot)
@@ -330,6 +360,7 @@ class Mixer:
             return []
         return self._generate(mode, slot, self._slot_codes(slot, refs, mode))
 
+    @_computes
     def interpolate(
         self, slot: str, a: Reference, b: Reference, steps: int, mode: str = "code"
     ) -> list[MixResult]:

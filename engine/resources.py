@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
 BUNDLED_MODEL_NAME = "synthbirds-demo.safetensors"
+INSTALLED_PACKAGE = "mixnmatch_resources"  # what ``resources/`` is called in a wheel
 
 
 def resources_dir() -> Path:
-    """``$MIXNMATCH_RESOURCES`` if set, else ``resources/`` beside the ``engine`` package."""
+    """``$MIXNMATCH_RESOURCES`` if set, else ``resources/`` beside the ``engine`` package
+    (a checkout), else the installed ``mixnmatch_resources`` package (a wheel)."""
     env = os.environ.get("MIXNMATCH_RESOURCES")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "resources"
+    if env:
+        return Path(env)
+    checkout = Path(__file__).resolve().parent.parent / "resources"
+    if checkout.is_dir():
+        return checkout
+    spec = importlib.util.find_spec(INSTALLED_PACKAGE)
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return checkout
 
 
 def bundled_model_path() -> Path | None:

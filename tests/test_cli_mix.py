@@ -70,9 +70,11 @@ def test_user_errors_are_one_line_exit_2(tmp_path, tiny_model_file, image_files,
         "--model",
         str(tiny_model_file),
     ]
+    empty = tmp_path / "empty"
+    empty.mkdir()
     cases = [
         (base, "missing --texture"),
-        (base + ["--texture", str(tmp_path)], "is a folder"),
+        (base + ["--texture", str(empty)], "no images in this folder"),
         (base + ["--texture", str(image_files[3]), "--crop-texture", "1,2,3"], "4 numbers"),
         (
             base[:-1] + [str(tmp_path / "none.safetensors"), "--texture", str(image_files[3])],
