@@ -87,8 +87,11 @@ def test_interrupted_save_keeps_previous_checkpoint(tmp_path, monkeypatch):
 
 
 def test_corrupt_newest_checkpoint_falls_back(tiny_config, tiny_cub, tmp_path):
-    cfg = _cfg(tiny_config, tiny_cub, tmp_path / "r", steps=2, checkpoint_every=1, stage="1")
-    list(iter_train(cfg))
+    cfg = _cfg(tiny_config, tiny_cub, tmp_path / "r", steps=5, checkpoint_every=1, stage="1")
+    done: list[int] = []
+    for p in iter_train(cfg, should_stop=lambda: len(done) >= 2):  # interrupted after step 2
+        if p.event == "step":
+            done.append(p.step)
     newest = list_checkpoints(tmp_path / "r")[-1]
     newest.write_bytes(newest.read_bytes()[:100])
     progress = list(iter_train(dataclasses.replace(cfg, steps=3), resume=True))
@@ -137,7 +140,7 @@ def test_cli_dry_run_and_errors(tiny_cub, tmp_path, capsys):
         (["--data", str(empty), "--out", str(tmp_path / "y"), "--steps", "1"], "images.txt"),
         (
             ["--data", str(tiny_cub), "--out", str(blocker / "run"), "--steps", "1"],
-            "cannot write to run folder",
+            "is not a folder",
         ),
         (
             ["--data", str(tiny_cub), "--out", str(tmp_path / "z"), "--batch-size", "1"],

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from engine.cli.common import Parser, UsageError, run_main
+from engine.cli.options import add_threads_argument
 
 PROG = "mixnmatch-eval"
 
@@ -60,6 +61,7 @@ def build_parser() -> Parser:
     )
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    add_threads_argument(p, "OMP_NUM_THREADS if set, else PyTorch's own (all cores)")
     train = p.add_argument_group("oracle training (--train-oracle)")
     train.add_argument(
         "--test",
@@ -146,14 +148,17 @@ def _evaluate(args) -> int:
         raise UsageError("--pairs must be at least 1")
     if args.grid_rows < 1:
         raise UsageError("--grid-rows must be at least 1")
-    for name in ("test",):
-        if getattr(args, name):
-            raise UsageError(f"--{name} is only used with --train-oracle")
+    if args.test:
+        raise UsageError("--test is only used with --train-oracle")
+    if args.threads:
+        from engine.threads import use_threads
+
+        use_threads(args.threads)
     data = load_labelled(args.data)
     model = (
-        MixNMatch.load(args.model, args.device)
+        MixNMatch.load(args.model, args.device, args.threads)
         if args.model
-        else MixNMatch.load_bundled(args.device)
+        else MixNMatch.load_bundled(args.device, args.threads)
     )
     oracle_path = Path(args.oracle) if args.oracle else resources_dir() / "oracle" / DEFAULT_FILE
     oracle = Oracle.load(oracle_path, model.device)

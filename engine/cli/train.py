@@ -19,23 +19,12 @@ import tomllib
 from pathlib import Path
 
 from engine.cli.common import Parser, UsageError, run_main
+from engine.cli.options import add_threads_argument
 from engine.config import preset
 
 PROG = "mixnmatch-train"
-_DEFAULTS = {
-    "preset": "demo",
-    "stage": "all",
-    "steps": 20000,
-    "batch_size": 12,
-    "device": "auto",
-    "precision": "fp32",
-    "seed": 0,
-    "checkpoint_every": 1000,
-    "sample_every": 1000,
-    "log_every": 10,
-    "workers": 0,
-    "stage2_steps": 0,
-}
+CLI_DEFAULTS = {"preset": "demo"}  # every other default is TrainConfig's
+RUN_FLAGS = ("resume", "dry_run", "quiet", "export_only", "overwrite", "config", "threads")
 
 
 def build_parser() -> Parser:
@@ -123,8 +112,31 @@ def build_parser() -> Parser:
         action="store_true",
         help="export the model from the newest checkpoint of --out and exit",
     )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start a new run in a folder that holds one (its checkpoints and metrics go)",
+    )
+    add_threads_argument(p, "OMP_NUM_THREADS if set, else PyTorch's own (all cores)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _show_defaults(p)
     return p
+
+
+def _show_defaults(parser: Parser) -> None:
+    """Append each option's default, read from TrainConfig (the one source of defaults)."""
+    from engine.train.config import TrainConfig
+
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    for action in parser._actions:
+        default = CLI_DEFAULTS.get(action.dest)
+        if default is None and action.dest in fields:
+            default = fields[action.dest].default
+        if default is None or default is dataclasses.MISSING or not action.help:
+            continue
+        if isinstance(default, bool):
+            continue
+        action.help += f" (default {default})"
 
 
 def parse_duration(text: str) -> float:
@@ -148,19 +160,23 @@ def parse_duration(text: str) -> float:
 
 
 def resolve_config(args) -> TrainConfig:  # noqa: F821
-    from engine.train import TrainConfig
+    from engine.train.config import TrainConfig
 
-    values = dict(_DEFAULTS)
+    values = dict(CLI_DEFAULTS)
     if args.config:
         try:
-            values.update(
-                {
-                    k.replace("-", "_"): v
-                    for k, v in tomllib.loads(Path(args.config).read_text()).items()
-                }
-            )
-        except (OSError, tomllib.TOMLDecodeError) as err:
+            table = tomllib.loads(Path(args.config).read_text())
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
             raise UsageError(f"{args.config}: cannot read config file ({err})") from None
+        table = {k.replace("-", "_"): v for k, v in table.items()}
+        misplaced = sorted(set(table) & (set(RUN_FLAGS) | {"model"}))
+        if misplaced:
+            raise UsageError(
+                f"{args.config}: {', '.join(misplaced)} cannot be set in a config file "
+                "(give it on the command line; the model comes from preset, num-parents, "
+                "num-children)"
+            )
+        values.update(table)
     values.update({k: v for k, v in vars(args).items() if v is not None})
     if isinstance(values.get("time_budget"), str):
         try:
@@ -178,7 +194,7 @@ def resolve_config(args) -> TrainConfig:  # noqa: F821
             overrides["num_backgrounds"] = overrides["num_children"]
         model = dataclasses.replace(model, **overrides)
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = set(values) - fields - {"config", "resume", "dry_run", "quiet", "export_only"}
+    unknown = set(values) - fields - set(RUN_FLAGS)
     if unknown:
         raise UsageError(f"unknown option(s) in config: {', '.join(sorted(unknown))}")
     kwargs = {k: v for k, v in values.items() if k in fields}
@@ -241,20 +257,35 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{PROG}: model written to {export_checkpoint(args.out, args.export)}")
             return 0
         cfg = resolve_config(args)
+        from engine.train.config import check_paths
+
+        check_paths(cfg)  # before importing torch or generating anything
+        if cfg.stage != "2" and cfg.steps == 0 and not args.resume:
+            raise UsageError("--steps 0: nothing to train in stage 1")
         if args.dry_run:
             print(json.dumps(cfg.to_dict(), indent=2))
             return 0
-        print(_summary(cfg), file=sys.stderr)
+        print(_summary(cfg))
         logging.basicConfig(level=logging.INFO, format=f"{PROG}: %(message)s")
+        from engine.threads import use_threads
         from engine.train import iter_train
         from engine.train.loop import _is_main
 
+        if args.threads:
+            use_threads(args.threads)
+        tty = sys.stderr.isatty()
         stop = _install_stop_handler()
-        for p in iter_train(cfg, resume=args.resume, should_stop=stop.is_set):
+        events = iter_train(
+            cfg, resume=args.resume, should_stop=stop.is_set, overwrite=args.overwrite
+        )
+        for n, p in enumerate(events):
             if not _is_main():
                 continue
             if p.event == "step" and not args.quiet:
-                print(_bar(p), end="", file=sys.stderr, flush=True)
+                if tty:
+                    print(_bar(p), end="", file=sys.stderr, flush=True)
+                elif n % 20 == 0:  # a log file gets a plain line now and then
+                    print(_bar(p).strip(), file=sys.stderr, flush=True)
             elif p.event == "stopped":
                 print(
                     f"\n{PROG}: stopped; checkpoint saved at stage {p.stage} step {p.step}",

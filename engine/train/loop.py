@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,8 +26,15 @@ from engine.errors import MixNMatchError
 from engine.infer import resolve_device
 from engine.model_file import save_model
 from engine.parts import split_file
-from engine.train.checkpoints import load_latest, save_checkpoint
-from engine.train.config import TrainConfig
+from engine.train.checkpoints import (
+    check_run_folder,
+    list_checkpoints,
+    load_latest,
+    remove_stale_temporaries,
+    run_lock,
+    save_checkpoint,
+)
+from engine.train.config import TrainConfig, check_paths
 from engine.train.samples import write_sample_grid
 from engine.train.trainer import Trainer
 
@@ -215,7 +223,36 @@ def _deadlines(cfg: TrainConfig, start: float) -> tuple[float, float]:
     return start + cfg.time_budget * (1 - share), start + cfg.time_budget
 
 
+def _start_run_folder(run_dir: Path, resume: bool, overwrite: bool) -> None:
+    """Refuse to mix a new run into an old one; with ``overwrite`` remove what a run wrote."""
+    check_run_folder(run_dir, resume, overwrite)
+    if overwrite and not resume:
+        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+        shutil.rmtree(run_dir / "samples", ignore_errors=True)
+        for name in ("metrics.jsonl", "learning_curves.png"):
+            (run_dir / name).unlink(missing_ok=True)
+    remove_stale_temporaries(run_dir)
+
+
 def iter_train(
+    cfg: TrainConfig,
+    resume: bool = False,
+    should_stop: Callable[[], bool] | None = None,
+    on_trainer: Callable[[Trainer], None] | None = None,
+    overwrite: bool = False,
+) -> Iterator[TrainProgress]:
+    """Run the configured stages (see ``_iter_train``) holding the run folder's lock."""
+    run_dir = Path(cfg.out)
+    if int(os.environ.get("RANK", "0")) == 0:  # before torch.distributed is set up
+        check_paths(cfg)
+        _start_run_folder(run_dir, resume, overwrite)
+        with run_lock(run_dir):
+            yield from _iter_train(cfg, resume, should_stop, on_trainer)
+    else:
+        yield from _iter_train(cfg, resume, should_stop, on_trainer)
+
+
+def _iter_train(
     cfg: TrainConfig,
     resume: bool = False,
     should_stop: Callable[[], bool] | None = None,
@@ -225,10 +262,9 @@ def iter_train(
 
     ``should_stop`` is polled between steps (abort hook); ``on_trainer`` receives the trainer
     once it is built (inspection, tests). With ``cfg.time_budget`` each stage also ends at a
-    step boundary when its share of the budget is spent (stage 2 keeps ``stage2_share``).
+    step boundary when its share of the budget is spent (stage 2 keeps ``stage2_share``); the
+    budget counts from the first step (data generated, networks built), evaluations included.
     """
-    start_time = time.monotonic()
-    end_stage1, end_run = _deadlines(cfg, start_time)
     run_dir = Path(cfg.out)
     rank, world, device = setup_distributed(cfg.device)
     if rank == 0:
@@ -277,13 +313,17 @@ def iter_train(
             _set_rng_state(state["rng"], dataset)
         if _is_main():
             log.info("resumed from %s (stage %d, step %d)", path, stage, step)
-    elif cfg.stage == "2":
+    elif resume and _is_main():
+        log.warning("no readable checkpoint in %s: starting from step 0", run_dir)
+    if found is None and cfg.stage == "2":
         raise MixNMatchError(
             f"{run_dir}: stage 2 needs a stage-1 checkpoint in this run "
             "folder (run stage 1 first, or --stage all)"
         )
 
     per_step = cfg.batch_size * world
+    start_time = time.monotonic()  # the time budget counts from here: data and models are ready
+    end_stage1, end_run = _deadlines(cfg, start_time)
 
     def images_seen(stage: int, step: int) -> int:
         return per_step * (step if stage == 1 else stage1_steps + step)
@@ -370,6 +410,8 @@ def iter_train(
         if _is_main():
             ran_stage2 = 2 in stages and stage == 2
             export(cfg, trainer, stage1_steps if 1 in stages else 0, step if ran_stage2 else 0)
+            for old in list_checkpoints(run_dir)[:-1]:  # a finished run keeps one checkpoint
+                old.unlink(missing_ok=True)
             if monitor is not None:
                 spent = time.monotonic() - start_time
                 log.info(
@@ -425,7 +467,9 @@ def export_checkpoint(run_dir: str | Path, path: str | Path | None = None) -> Pa
     stage, step = int(state["stage"]), int(state["step"])
     stage1 = int(state.get("stage1_steps", cfg.steps))
     steps, stage2 = (step, 0) if stage == 1 else (stage1, step)
-    return export(cfg, trainer, steps, stage2, Path(path) if path else None)
+    return export(
+        cfg, trainer, steps, stage2, Path(path) if path else Path(run_dir) / "model.safetensors"
+    )
 
 
 def train(
