@@ -11,7 +11,6 @@ from .state import Box
 HANDLE = 7.0  # handle size in widget pixels
 MIN_BOX = 8  # smallest box side in image pixels
 ACCENT = QColor("#4da3ff")
-_HANDLES = ("tl", "t", "tr", "r", "br", "b", "bl", "l")
 _CURSORS = {
     "tl": Qt.CursorShape.SizeFDiagCursor,
     "br": Qt.CursorShape.SizeFDiagCursor,

@@ -7,8 +7,6 @@ from pathlib import Path
 
 from .state import ModelInfo
 
-DEVICES = ("auto", "cpu", "cuda")
-
 
 def official_files(path: Path) -> tuple[Path, Path, Path | None]:
     """G/E/EX files of a released model given any one of them (or their folder).

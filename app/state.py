@@ -12,12 +12,9 @@ from dataclasses import dataclass, field, replace
 from PIL import Image
 from PySide6.QtGui import QImage
 
-# Must match engine.SLOTS / engine.MODES (a test checks it); kept here so the window can be
-# built before the engine (and torch) is imported.
-SLOTS = ("background", "pose", "shape", "texture")
-MODES = ("code", "feature")
+from engine.vocabulary import MODES, SLOT_FACTOR, SLOTS  # noqa: F401 (torch-free)
+
 SLOT_LABELS = {"background": "Background", "pose": "Pose", "shape": "Shape", "texture": "Texture"}
-SLOT_FACTORS = {"background": "b", "pose": "z", "shape": "p", "texture": "c"}
 SLOT_HINTS = {
     "background": "The scene behind the bird comes from this image.",
     "pose": "The bird's pose and position come from this image.",

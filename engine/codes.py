@@ -1,7 +1,8 @@
 """Latent codes: z (pose/noise), b (background), p (parent = shape), c (child = texture).
 
 FineGAN ties codes during training: p = parent of c (consecutive blocks of children share a
-parent) and b = c. Encoders are trained on untied, independently sampled codes (method facts s2).
+parent) and b = c. Encoders are trained on untied, independently sampled codes
+(docs/method.md: Codes).
 """
 
 from __future__ import annotations

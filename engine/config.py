@@ -1,7 +1,7 @@
 """One frozen model configuration (architecture sizes) and the named presets.
 
 Glossary used everywhere: z = pose/noise (continuous), b = background, p = parent (shape),
-c = child (texture). The paper preset is the released CUB layout (method facts, sections 3-4).
+c = child (texture). The paper preset is the released CUB layout (docs/method.md).
 """
 
 from __future__ import annotations
@@ -116,8 +116,6 @@ PRESETS: dict[str, ModelConfig] = {
         ex_dim=16,
     ),
 }
-
-DATASET_CATEGORIES = {"cub": (20, 200), "dogs": (12, 120), "cars": (20, 196)}
 
 
 def preset(name: str) -> ModelConfig:

@@ -1,4 +1,4 @@
-"""Inference API shared by the CLI and the GUI (method facts s7, with our fixes).
+"""Inference API shared by the CLI and the GUI (docs/method.md: Inference).
 
 ``MixNMatch`` is a loaded model; ``Mixer`` holds four slots (background, pose, shape, texture),
 encodes each reference once with only the encoder branches it needs, caches the generator's
@@ -28,14 +28,7 @@ from engine.images import Reference, to_uint8
 from engine.model_file import build_networks, import_official, load_model
 from engine.resources import bundled_model_path
 from engine.threads import resolve_threads, use_threads
-
-SLOTS = ("background", "pose", "shape", "texture")
-MODES = ("code", "feature")
-SLOT_FACTOR = {"background": "b", "pose": "z", "shape": "p", "texture": "c"}
-LAYERS = (
-    "background", "parent", "child", "parent_foreground", "child_foreground",
-    "parent_mask", "child_mask",
-)  # fmt: skip
+from engine.vocabulary import LAYERS, MODES, SLOT_FACTOR, SLOTS  # noqa: F401 (public names)
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:

@@ -47,7 +47,7 @@ def test_app_slots_match_engine():
 
     assert state.SLOTS == engine.SLOTS
     assert state.MODES == engine.MODES
-    assert state.SLOT_FACTORS == engine.SLOT_FACTOR
+    assert state.SLOT_FACTOR == engine.SLOT_FACTOR
 
 
 def test_drop_file_url_fills_slot(qtbot, window, images):

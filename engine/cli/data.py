@@ -1,4 +1,6 @@
-"""``mixnmatch-data``: check, convert, synthesise and benchmark training data (method facts, §8).
+"""``mixnmatch-data``: check, convert, synthesise and benchmark training data.
+
+Formats: docs/method.md, "Data".
 
 Subcommands:
   check DIR [--min-size PX]                       list every problem as "file:line: message"

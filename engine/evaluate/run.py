@@ -23,11 +23,11 @@ from engine.evaluate.mixing import encode_all, mix_batch
 from engine.evaluate.oracle import Oracle
 from engine.evaluate.sheets import BAD, INK, OK, Tile, table_image
 from engine.infer import MixNMatch
+from engine.vocabulary import SLOTS
 
 REPORT_FORMAT = "mixnmatch-eval"
 REPORT_VERSION = 1
 SLOT_LETTERS = ("A", "B", "C", "D")
-SLOT_NAMES = ("background", "pose", "shape", "texture")
 # Which slot each factor should come from, per mode.
 SOURCES = {
     "code": {"background": 0, "shape": 2, "texture": 3, "facing": 1, "angle": 1},
@@ -64,7 +64,7 @@ def transfer_table(pred: dict, labels: dict, quads: np.ndarray, mode: str, class
         target = labels[factor][quads[:, src]]
         out[factor] = {
             "source": SLOT_LETTERS[src],
-            "slot": SLOT_NAMES[src],
+            "slot": SLOTS[src],
             "accuracy": metrics.accuracy(pred[factor], target),
             **metrics.chance_levels(target, classes[factor]),
             "by_slot": {
@@ -76,7 +76,7 @@ def transfer_table(pred: dict, labels: dict, quads: np.ndarray, mode: str, class
     target = labels["angle"][quads[:, src]]
     out["angle"] = {
         "source": SLOT_LETTERS[src],
-        "slot": SLOT_NAMES[src],
+        "slot": SLOTS[src],
         "mae_deg": float(np.mean(np.abs(pred["angle"] - target))),
         "chance_mae_deg": metrics.angle_chance(target),
         "by_slot_mae_deg": {
@@ -535,12 +535,12 @@ def vary_images(
     rng = np.random.default_rng(seed + 1)
     base = [int(v) for v in art["quads"][0]]
     mixer = model.mixer()
-    for k, slot in enumerate(SLOT_NAMES):
+    for k, slot in enumerate(SLOTS):
         mixer.set_reference(slot, data.reference(base[k]))
     modes = ["code"] + (["feature"] if model.has_feature_mode else [])
     base_out = {mode: mixer.mix(mode).image for mode in modes}
     sheets = {}
-    for k, slot in enumerate(SLOT_NAMES):
+    for k, slot in enumerate(SLOTS):
         refs = _vary_refs(data, slot, base, count, rng)
         rows, labels = [], []
         ref_row = [

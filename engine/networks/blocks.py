@@ -1,4 +1,4 @@
-"""Building blocks shared by the FineGAN generator and the feature extractor (method facts s3)."""
+"""Building blocks of the FineGAN generator and the feature extractor (docs/method.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Training-only critics (method facts s4): background PatchGAN D with its aux head, the
+"""Training-only critics (docs/method.md): background PatchGAN D with its aux head, the
 parent/child info discriminators, the four image-code critics (Bi_Dis) and the stage-2
 feature discriminator. All return logits (use BCE-with-logits / WGAN losses on them)."""
 

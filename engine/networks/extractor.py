@@ -1,4 +1,4 @@
-"""Stage-2 feature extractor EX (method facts s4, s6): a U-Net from an image to the generator's
+"""Stage-2 feature extractor EX (docs/method.md: Stage 2): a U-Net from an image to the generator's
 parent feature map h_p, so feature mode takes shape and pose together from one image."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""FineGAN three-stage generator as slimmed by MixNMatch (method facts s3).
+"""FineGAN three-stage generator as slimmed by MixNMatch (docs/method.md: Generator).
 
 Background stage (z, b) -> B; parent stage (z, p) -> feature map h_p -> shape/pose foreground
 P_fg and mask P_mask; child stage (h_p, c) -> texture foreground C_fg and mask C_mask.

@@ -48,7 +48,7 @@ class TrainConfig:
     eval_every: int = 0  # stage-1 steps between quick evaluations (0: none)
     eval_data: str | None = None  # independent SynthBirds validation folder for them
     eval_pairs: int = 96  # quadruples per quick evaluation
-    # Optimisation (method facts s5, s6)
+    # Optimisation (docs/method.md: Stage 1, Stage 2)
     lr: float = 2e-4
     lr_feature_d: float = 2e-5
     betas: tuple[float, float] = (0.5, 0.999)

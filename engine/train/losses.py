@@ -1,4 +1,4 @@
-"""Loss terms of MixNMatch stage 1 (method facts s5.2), on logits."""
+"""Loss terms of MixNMatch stage 1 (docs/method.md: Stage 1), on logits."""
 
 from __future__ import annotations
 

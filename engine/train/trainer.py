@@ -1,4 +1,4 @@
-"""The networks, optimisers and one update of each stage (method facts s5, s6).
+"""The networks, optimisers and one update of each stage (docs/method.md: Stage 1, Stage 2).
 
 Stage 1, every step, in order: background D, child D, image-code critics (WGAN-GP), then one
 joint generator + encoder step, then the generator EMA (BatchNorm buffers included).
@@ -53,7 +53,8 @@ def _set_requires_grad(modules: Iterable[nn.Module], flag: bool) -> None:
 
 @contextlib.contextmanager
 def frozen_bn_stats(module: nn.Module):
-    """Batch statistics are used but running statistics are not updated (fixes quirk 10)."""
+    """Batch statistics are used but running statistics are not updated (docs/method.md:
+    Fixes to the released code)."""
     bns = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     saved = [m.momentum for m in bns]
     for m in bns:
