@@ -47,21 +47,21 @@ def build_parser() -> Parser:
         default=None,
         help="with --synthetic: draw every factor independently (no habitat preference)",
     )
-    p.add_argument("--preset", choices=["demo", "paper"], help="model size (default demo)")
-    p.add_argument("--num-parents", type=int, help="override the preset's shape categories")
-    p.add_argument("--num-children", type=int, help="override the texture categories")
+    p.add_argument("--preset", choices=["demo", "paper"], help="model size")
+    p.add_argument("--num-parents", type=int, metavar="N", help="shape categories (preset's)")
+    p.add_argument("--num-children", type=int, metavar="N", help="texture categories (preset's)")
     p.add_argument("--out", metavar="RUN_DIR", help="run folder (checkpoints, samples, logs)")
-    p.add_argument("--stage", choices=["1", "2", "all"])
-    p.add_argument("--steps", type=int, help="stage-1 steps")
-    p.add_argument("--stage2-steps", type=int, help="stage-2 steps (default steps/4)")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--precision", choices=["fp32", "bf16"])
-    p.add_argument("--seed", type=int)
-    p.add_argument("--checkpoint-every", type=int, metavar="K")
-    p.add_argument("--sample-every", type=int, metavar="K")
-    p.add_argument("--log-every", type=int, metavar="K")
-    p.add_argument("--workers", type=int, help="data-loader worker processes")
+    p.add_argument("--stage", choices=["1", "2", "all"], help="which stages to run")
+    p.add_argument("--steps", type=int, metavar="N", help="stage-1 steps")
+    p.add_argument("--stage2-steps", type=int, metavar="N", help="stage-2 steps (0: steps/4)")
+    p.add_argument("--batch-size", type=int, metavar="N", help="images per step")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="auto: CUDA when present")
+    p.add_argument("--precision", choices=["fp32", "bf16"], help="bf16: autocast")
+    p.add_argument("--seed", type=int, metavar="S", help="random seed")
+    p.add_argument("--checkpoint-every", type=int, metavar="K", help="steps between checkpoints")
+    p.add_argument("--sample-every", type=int, metavar="K", help="steps between sample grids")
+    p.add_argument("--log-every", type=int, metavar="K", help="steps between metrics rows")
+    p.add_argument("--workers", type=int, metavar="K", help="data-loader worker processes")
     p.add_argument(
         "--cache-images",
         action="store_true",
@@ -78,10 +78,12 @@ def build_parser() -> Parser:
         "--time-budget",
         type=parse_duration,
         metavar="DURATION",
-        help="stop at a step boundary when spent (e.g. 45m, 1h30m, 600s); "
+        help="stop at a step boundary when spent (e.g. 45m, 1h30m, 600s; 0: none); "
         "stage 2 keeps --stage2-share of it",
     )
-    p.add_argument("--stage2-share", type=float, help="share of the time budget for stage 2")
+    p.add_argument(
+        "--stage2-share", type=float, metavar="F", help="share of the time budget for stage 2"
+    )
     p.add_argument("--eval-every", type=int, metavar="K", help="quick evaluation every K steps")
     p.add_argument(
         "--eval-data", metavar="DIR", help="independent SynthBirds validation folder for them"
@@ -90,10 +92,11 @@ def build_parser() -> Parser:
     p.add_argument(
         "--mask-prior-weight",
         type=float,
-        help="weight of the mask-area hinge (not in the released method; default 0 = off)",
+        metavar="W",
+        help="weight of the mask-area hinge (not in the released method; 0 = off)",
     )
-    p.add_argument("--mask-max-area", type=float, help="mask area the prior allows at most")
-    p.add_argument("--mask-min-area", type=float, help="mask area the prior asks at least")
+    p.add_argument("--mask-max-area", type=float, metavar="F", help="largest mask area allowed")
+    p.add_argument("--mask-min-area", type=float, metavar="F", help="smallest mask area allowed")
     p.add_argument(
         "--export-dtype", choices=["float32", "float16"], help="weights in the model file"
     )
