@@ -64,3 +64,13 @@ def sample_untied(
         F.one_hot(idx["c"], cfg.num_children).float(),
     )
     return codes, idx
+
+
+def soft_codes(outputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Encoder outputs -> generator inputs: z as is, b, p and c logits -> probabilities."""
+    return {k: soft_code(k, v) for k, v in outputs.items()}
+
+
+def soft_code(factor: str, output: torch.Tensor) -> torch.Tensor:
+    """One encoder output (N, K) as a generator input (softmax unless it is z)."""
+    return output if factor == "z" else output.softmax(dim=1)

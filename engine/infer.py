@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from engine.codes import soft_code
 from engine.config import ModelConfig
 from engine.errors import MixNMatchError, ModelFileError
 from engine.images import Reference, to_uint8
@@ -238,7 +239,7 @@ class Mixer:
                 )
             return self.model.extractor(x)
         out = self.model.encoders.encode(x, factor)
-        return out if factor == "z" else out.softmax(dim=1)
+        return soft_code(factor, out)
 
     def _encoded(self, slot: str, factor: str) -> torch.Tensor:
         state = self.slots[slot]

@@ -11,23 +11,12 @@ and the composite is quantised to 8 bits like ``MixResult.image``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
+from engine.codes import Codes, soft_code
 from engine.evaluate.labels import to_float, to_uint8_tensor
 from engine.infer import MixNMatch
-
-
-@dataclass
-class Codes:
-    """Per-image encodings: z (N, z_dim) and soft codes b, p, c (N, K)."""
-
-    z: torch.Tensor
-    b: torch.Tensor
-    p: torch.Tensor
-    c: torch.Tensor
 
 
 @torch.inference_mode()
@@ -38,7 +27,7 @@ def encode_all(model: MixNMatch, crops: torch.Tensor, batch: int = 128) -> Codes
         x = to_float(crops[i : i + batch]).to(model.device)
         for factor in "zbpc":
             out = model.encoders.encode(x, factor)
-            parts[factor].append(out if factor == "z" else out.softmax(dim=1))
+            parts[factor].append(soft_code(factor, out))
     return Codes(*(torch.cat(parts[f]) for f in "zbpc"))
 
 

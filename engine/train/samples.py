@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from engine.codes import sample_tied
+from engine.codes import sample_tied, soft_codes
 from engine.images import to_uint8
 
 
@@ -27,7 +27,7 @@ def write_sample_grid(trainer, x: torch.Tensor, path: Path, seed: int = 0) -> Pa
     enc.eval(), ex.eval()
     x = x.to(trainer.device)
     n = x.shape[0]
-    codes = {k: v if k == "z" else v.softmax(1) for k, v in enc(x).items()}
+    codes = soft_codes(enc(x))
     recon = g(codes["z"], codes["b"], codes["p"], codes["c"]).child
 
     def roll(t: torch.Tensor, k: int) -> torch.Tensor:

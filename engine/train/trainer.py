@@ -17,7 +17,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from engine.codes import Codes, sample_tied, sample_untied
+from engine.codes import Codes, sample_tied, sample_untied, soft_codes
 from engine.config import ModelConfig
 from engine.data import patch_weight_map
 from engine.networks import (
@@ -166,10 +166,6 @@ class Trainer:
             m.momentum = 0.1
         return g.eval()
 
-    @staticmethod
-    def _soft(logits: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {k: v if k == "z" else v.softmax(1) for k, v in logits.items()}
-
     # -- stage 1 ------------------------------------------------------------------------------
     def stage1_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
         cfg, m, dev = self.cfg, self.cfg.model, self.device
@@ -184,7 +180,7 @@ class Trainer:
         self.generator.train(), self.encoders.train()
         with self.autocast:
             fake = self.generator(codes.z, codes.b, codes.p, codes.c)
-            enc_real = self._soft(self.encoders(x))
+            enc_real = soft_codes(self.encoders(x))
 
             # 1. background D: masked real patches, fake patches, aux background classifier
             _set_requires_grad(ds, True)
