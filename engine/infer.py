@@ -327,12 +327,11 @@ class Mixer:
             code = self._factor(slot, factor)
             return code.expand(n, *code.shape[1:])
 
-        bg = g.background(pick("background", "z"), pick("background", "b"))
+        z, b, c = pick("background", "z"), pick("background", "b"), pick("texture", "c")
         if mode == "feature":
-            h_p = pick("shape", "feature")
+            out = g.mix(z, b, c, features=pick("shape", "feature"))
         else:
-            h_p = g.parent_features(pick("pose", "z"), pick("shape", "p"))
-        out = g.compose(bg, h_p, pick("texture", "c"))
+            out = g.mix(z, b, c, z_pose=pick("pose", "z"), p=pick("shape", "p"))
         _check_finite(out, self.model.name)
         seconds = (time.perf_counter() - start) / n
         return [_result(out, mode, i, seconds) for i in range(n)]

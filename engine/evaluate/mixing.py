@@ -47,12 +47,12 @@ def mix_batch(
     for i in range(0, len(quads), batch):
         q = torch.as_tensor(quads[i : i + batch], dtype=torch.long)
         a, b, c, d = (q[:, k].to(codes.z.device) for k in range(4))
-        bg = g.background(codes.z[a], codes.b[a])
         if mode == "feature":
             h_p = model.extractor(to_float(crops[q[:, 2]]).to(model.device))
+            out_g = g.mix(codes.z[a], codes.b[a], codes.c[d], features=h_p)
         else:
-            h_p = g.parent_features(codes.z[b], codes.p[c])
-        child = g.compose(bg, h_p, codes.c[d]).child
+            out_g = g.mix(codes.z[a], codes.b[a], codes.c[d], z_pose=codes.z[b], p=codes.p[c])
+        child = out_g.child
         out.append(to_uint8_tensor(child.float().cpu()))
     if not out:
         size = model.config.image_size

@@ -140,8 +140,8 @@ def encoder_probes(
     pick = rng.choice(len(data), min(n_boxes, len(data)), replace=False)
     box = _box_mask(data, pick, cfg.image_size).to(dev)
     sel = torch.as_tensor(pick, device=real.z.device)
-    h_p = g.parent_features(real.z[sel], real.p[sel])
-    out = g.compose(g.background(real.z[sel], real.b[sel]), h_p, real.c[sel])
+    z = real.z[sel]
+    out = g.mix(z, real.b[sel], real.c[sel], z_pose=z, p=real.p[sel])
 
     def inside_share(mask: torch.Tensor) -> float:
         mass = mask.float().sum()

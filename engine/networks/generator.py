@@ -154,6 +154,27 @@ class Generator(nn.Module):
         small = F.interpolate(bg, size=self.cfg.bg_size, mode="bilinear", align_corners=True)
         return GeneratorOutput(bg, small, parent, child, p_fg, c_fg, p_mask, c_mask, h_p)
 
+    def mix(
+        self,
+        z_background: torch.Tensor,
+        b: torch.Tensor,
+        c: torch.Tensor,
+        z_pose: torch.Tensor | None = None,
+        p: torch.Tensor | None = None,
+        features: torch.Tensor | None = None,
+    ) -> GeneratorOutput:
+        """Wire the stages for one set of factors (the one place that does it).
+
+        Background from (z_background, b); parent feature map from (z_pose, p) in code mode or
+        given as ``features`` (N, f, S, S) in feature mode; child from c.
+        """
+        bg = self.background(z_background, b)
+        if features is None:
+            if z_pose is None or p is None:
+                raise ValueError("code mode needs z_pose and p (or give features)")
+            features = self.parent_features(z_pose, p)
+        return self.compose(bg, features, c)
+
     def forward(
         self,
         z: torch.Tensor,
@@ -163,6 +184,4 @@ class Generator(nn.Module):
         z_pose: torch.Tensor | None = None,
     ) -> GeneratorOutput:
         """Training form: one z for both stages unless ``z_pose`` is given (inference)."""
-        bg = self.background(z, b)
-        h_p = self.parent_features(z if z_pose is None else z_pose, p)
-        return self.compose(bg, h_p, c)
+        return self.mix(z, b, c, z_pose=z if z_pose is None else z_pose, p=p)

@@ -33,10 +33,9 @@ def write_sample_grid(trainer, x: torch.Tensor, path: Path, seed: int = 0) -> Pa
     def roll(t: torch.Tensor, k: int) -> torch.Tensor:
         return t.roll(-k, dims=0)
 
-    mix = g(
-        codes["z"], codes["b"], roll(codes["p"], 2), roll(codes["c"], 3), z_pose=roll(codes["z"], 1)
-    ).child
-    feat = g.compose(g.background(codes["z"], codes["b"]), roll(ex(x), 2), roll(codes["c"], 3))
+    z, b, c = codes["z"], codes["b"], roll(codes["c"], 3)
+    mix = g.mix(z, b, c, z_pose=roll(z, 1), p=roll(codes["p"], 2)).child
+    feat = g.mix(z, b, c, features=roll(ex(x), 2))
     rng = torch.Generator(device="cpu").manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(torch.randint(2**31, (1,), generator=rng)))
