@@ -164,10 +164,36 @@ def write_safetensors(
     )
 
 
-def read_header(path: str | Path) -> dict:
-    """Read and validate the JSON header without loading weights."""
+def read_json_header(path: Path, what: str, key: str, fmt: str, version: int) -> dict:
+    """The JSON header stored under metadata ``key`` of a safetensors file (model files and the
+    oracle), checked for its format name and version; one ModelFileError line otherwise."""
     from safetensors import safe_open
 
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except Exception as err:  # safetensors raises its own error types for bad files
+        raise ModelFileError(f"{path}: not a readable .safetensors {what} file ({err})") from None
+    if key not in meta:
+        raise ModelFileError(f"{path}: safetensors file without a MixNMatch header ({what})")
+    try:
+        header = json.loads(meta[key])
+    except json.JSONDecodeError:
+        raise ModelFileError(f"{path}: corrupt MixNMatch header (invalid JSON)") from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{path}: corrupt MixNMatch header (not a JSON object)")
+    if header.get("format") != fmt:
+        raise ModelFileError(f"{path}: not a MixNMatch Studio {what} file")
+    if header.get("format_version") != version:
+        raise ModelFileError(
+            f"{path}: {what} format version {header.get('format_version')} is not supported "
+            f"(this version reads {version})"
+        )
+    return header
+
+
+def read_header(path: str | Path) -> dict:
+    """Read and validate the JSON header without loading weights."""
     path = Path(path)
     if not path.exists() and not path.is_symlink():
         raise ModelFileError(f"{path}: no such model file")
@@ -177,26 +203,7 @@ def read_header(path: str | Path) -> dict:
             f"{path}: a PyTorch checkpoint, not a model file; convert released weights with "
             "mixnmatch-import-official"
         )
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-    except Exception as err:  # safetensors raises its own error types for bad files
-        raise ModelFileError(f"{path}: not a readable .safetensors model file ({err})") from None
-    if METADATA_KEY not in meta:
-        raise ModelFileError(f"{path}: safetensors file without a MixNMatch header")
-    try:
-        header = json.loads(meta[METADATA_KEY])
-    except json.JSONDecodeError:
-        raise ModelFileError(f"{path}: corrupt MixNMatch header (invalid JSON)") from None
-    if not isinstance(header, dict):
-        raise ModelFileError(f"{path}: corrupt MixNMatch header (not a JSON object)")
-    if header.get("format") != FORMAT_NAME:
-        raise ModelFileError(f"{path}: not a MixNMatch Studio model file")
-    if header.get("format_version") != FORMAT_VERSION:
-        raise ModelFileError(
-            f"{path}: model format version {header.get('format_version')} is not supported "
-            f"(this version reads {FORMAT_VERSION})"
-        )
+    header = read_json_header(path, "model", METADATA_KEY, FORMAT_NAME, FORMAT_VERSION)
     try:
         header["config"] = ModelConfig.from_dict(header["config"])
     except (KeyError, TypeError, ValueError) as err:

@@ -11,7 +11,6 @@ accuracies and how it was trained.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from torch import nn
 
 from engine.errors import ModelFileError
 from engine.evaluate.labels import ANGLE_SCALE, CLASS_FACTORS, LabelledSet, to_float
-from engine.model_file import write_safetensors
+from engine.model_file import read_json_header, write_safetensors
 
 FORMAT_NAME = "mixnmatch-oracle"
 FORMAT_VERSION = 1
@@ -193,24 +192,13 @@ class Oracle:
             raise ModelFileError(
                 f"{path}: no such oracle file (train one with mixnmatch-eval --train-oracle)"
             )
+        header = read_json_header(path, "oracle", METADATA_KEY, FORMAT_NAME, FORMAT_VERSION)
         try:
-            with safe_open(str(path), framework="pt") as f:
-                meta = f.metadata() or {}
-                tensors = {k: f.get_tensor(k) for k in f.keys()}
-        except Exception as err:  # safetensors raises its own error types for bad files
-            raise ModelFileError(f"{path}: not a readable oracle file ({err})") from None
-        try:
-            header = json.loads(meta[METADATA_KEY])
-            if header.get("format") != FORMAT_NAME:
-                raise KeyError("format")
-            if header.get("format_version") != FORMAT_VERSION:
-                raise ModelFileError(
-                    f"{path}: oracle format version {header.get('format_version')} "
-                    f"is not supported (this version reads {FORMAT_VERSION})"
-                )
             cfg = OracleConfig.from_dict(header.pop("config"))
-        except (KeyError, TypeError, ValueError, json.JSONDecodeError):
-            raise ModelFileError(f"{path}: not a MixNMatch oracle file") from None
+        except (KeyError, TypeError, ValueError):
+            raise ModelFileError(f"{path}: invalid oracle config in its header") from None
+        with safe_open(str(path), framework="pt") as f:
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
         net = OracleNet(cfg)
         try:
             net.load_state_dict(tensors)
