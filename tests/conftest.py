@@ -94,3 +94,46 @@ def demo_model():
     from engine import PRESETS, MixNMatch
 
     return MixNMatch.from_random(PRESETS["demo"], seed=0)
+
+
+# --- evaluation fixtures ---------------------------------------------------------------------
+EVAL_TINY = ModelConfig(
+    image_size=64, num_parents=6, num_children=24, num_backgrounds=8,
+    gf_dim=16, ef_dim=16, df_dim=16, bd_dim=8, bd_code_dim=32, ex_dim=8,
+)  # fmt: skip
+EVAL_CLASSES = {"background": 8, "shape": 6, "texture": 24, "facing": 2}
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> dict:
+    """A labelled independent SynthBirds folder, a tiny model (with and without extractor) and
+    a tiny oracle trained on it (evaluation and probe tests)."""
+    from engine import MixNMatch
+    from engine.evaluate import OracleConfig, TrainSettings, load_labelled, train_oracle
+    from engine.model_file import save_model
+    from engine.synth import generate_dataset
+
+    root = tmp_path_factory.mktemp("eval")
+    data = root / "birds"
+    generate_dataset(data, 40, seed=11, width=96, independent=True, workers=1)
+    model = MixNMatch.from_random(EVAL_TINY, seed=3)
+    nets = {"generator": model.generator, "encoders": model.encoders}
+    save_model(root / "code_only.safetensors", EVAL_TINY, nets, {"name": "code-only"})
+    nets["extractor"] = model.extractor
+    save_model(root / "tiny.safetensors", EVAL_TINY, nets, {"name": "tiny", "preset": "test"})
+    labelled = load_labelled(data)
+    train, held_out = labelled.split()
+    oracle = train_oracle(
+        train,
+        held_out,
+        OracleConfig(width=8, embed_dim=16),
+        TrainSettings(steps=4, batch_size=8),
+    )
+    oracle.save(root / "oracle.safetensors")
+    return {
+        "root": root,
+        "data": data,
+        "model": root / "tiny.safetensors",
+        "code_only": root / "code_only.safetensors",
+        "oracle": root / "oracle.safetensors",
+    }

@@ -4,64 +4,26 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from engine import MixNMatch, ModelConfig, Reference
+from engine import MixNMatch, Reference
 from engine.cli.evaluate import main
 from engine.evaluate import (
     EvalSettings,
     Oracle,
-    OracleConfig,
-    TrainSettings,
     evaluate,
     load_labelled,
     metrics,
-    train_oracle,
 )
 from engine.evaluate.labels import CLASS_FACTORS, to_float
 from engine.evaluate.mixing import encode_all, mix_batch
 from engine.evaluate.run import SOURCES, sample_quadruples, transfer_table
-from engine.model_file import save_model
 from engine.synth import generate_dataset
-
-TINY = ModelConfig(
-    image_size=64, num_parents=6, num_children=24, num_backgrounds=8,
-    gf_dim=16, ef_dim=16, df_dim=16, bd_dim=8, bd_code_dim=32, ex_dim=8,
-)  # fmt: skip
-CLASSES = {"background": 8, "shape": 6, "texture": 24, "facing": 2}
-
-
-@pytest.fixture(scope="module")
-def work(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("eval")
-    data = root / "birds"
-    generate_dataset(data, 40, seed=11, width=96, independent=True, workers=1)
-    model = MixNMatch.from_random(TINY, seed=3)
-    nets = {"generator": model.generator, "encoders": model.encoders}
-    save_model(root / "code_only.safetensors", TINY, nets, {"name": "code-only"})
-    nets["extractor"] = model.extractor
-    save_model(root / "tiny.safetensors", TINY, nets, {"name": "tiny", "preset": "test"})
-    labelled = load_labelled(data)
-    train, held_out = labelled.split()
-    oracle = train_oracle(
-        train,
-        held_out,
-        OracleConfig(width=8, embed_dim=16),
-        TrainSettings(steps=4, batch_size=8),
-    )
-    oracle.save(root / "oracle.safetensors")
-    return {
-        "root": root,
-        "data": data,
-        "model": root / "tiny.safetensors",
-        "code_only": root / "code_only.safetensors",
-        "oracle": root / "oracle.safetensors",
-    }
+from tests.conftest import EVAL_CLASSES as CLASSES  # noqa: E402
 
 
 @pytest.fixture(scope="module")

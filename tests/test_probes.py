@@ -6,7 +6,7 @@ import pytest
 from engine import MixNMatch
 from engine.evaluate import Oracle, load_labelled, metrics, probes
 from engine.evaluate.run import leakage_lines, summary_markdown, verdict
-from tests.test_eval import TINY, work  # noqa: F401  (module fixture reused)
+from tests.conftest import EVAL_TINY as TINY
 
 
 def test_nmi_and_purity_known_cases():
@@ -33,7 +33,7 @@ def test_verdicts():
     assert verdict(_entry([0.2, 0.2, 0.9, 0.2], source="C")) == "from its slot C"
 
 
-def test_probes_on_a_tiny_model(work):  # noqa: F811
+def test_probes_on_a_tiny_model(work):
     model = MixNMatch.load(work["model"], "cpu")
     oracle = Oracle.load(work["oracle"])
     data = load_labelled(work["data"])
@@ -75,7 +75,7 @@ def test_box_in_crop_matches_the_crop_rule(box):
     assert iou > 0.9, float(iou)
 
 
-def test_summary_has_leakage_and_probe_tables(work, tmp_path):  # noqa: F811
+def test_summary_has_leakage_and_probe_tables(work, tmp_path):
     from engine.evaluate import EvalSettings, evaluate
 
     model = MixNMatch.load(work["model"], "cpu")
