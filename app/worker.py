@@ -12,6 +12,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
@@ -39,7 +40,7 @@ class Job:
     kind: str  # "sweep": one mix per source; "interpolate": between sources[0] and sources[1]
     slot: str
     combination: Combination
-    sources: tuple = ()  # file paths or PIL images
+    sources: tuple = ()  # file paths, PIL images or slot states (which keep their crop)
     names: tuple = ()
     steps: int = 8
     frames_of: str = ""  # "sweep" over the frames of this animated file instead
@@ -273,14 +274,19 @@ class MixWorker(QObject):
         return JobResult(job.id, tuple(frames), tuple(skipped), cancelled=job.cancelled)
 
     def _load_reference(self, source, name: str, skipped: list[str]):
+        """A job's reference, cropped as a slot would crop it: a slot's state keeps its box and
+        crop mode, a file uses the box listed beside it (``boxes.csv``), like a dropped file."""
         import engine
 
+        if isinstance(source, SlotState):
+            return self._reference(source)
         try:
-            image = engine.load_image(source)
+            if isinstance(source, (str, Path)):
+                return engine.Reference.from_path(source)
+            return engine.Reference(image=engine.load_image(source), name=name)
         except engine.MixNMatchError as error:
             skipped.append(one_line(error))
             return None
-        return engine.Reference(image=image, name=name)
 
     @staticmethod
     def _log(error: BaseException) -> None:
