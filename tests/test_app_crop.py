@@ -116,3 +116,30 @@ def test_animation_start_frame_keeps_the_drawn_box(qtbot, window, images, galler
     assert start.box == drawn
     assert end.box == BOX  # the target file crops like a slot too
     dialog.close()
+
+
+def test_whole_image_per_slot(qtbot, real_window, images):
+    from test_app_support import wait_for_result
+
+    window = real_window
+    fill(qtbot, window, images)
+    wait_for_result(qtbot, window)
+    shape = window.slots["shape"]
+    assert shape.whole_button.isEnabled() and not shape.whole_button.isChecked()
+    shape.whole_button.click()
+    assert window.combination["shape"].crop == "whole"
+    assert window.combination["texture"].crop == "object"
+    wait_for_result(qtbot, window)
+    width, height = window.combination["shape"].image.size
+    assert window.outcome.reports["shape"].crop == (0, 0, width, height)
+    assert window.outcome.reports["texture"].crop != (
+        0,
+        0,
+        *window.combination["texture"].image.size,
+    )
+    window.set_slot_source("shape", str(images["texture"]))  # a new image keeps the slot's mode
+    qtbot.waitUntil(lambda: window.combination["shape"].name == images["texture"].name)
+    assert window.combination["shape"].crop == "whole" and shape.whole_button.isChecked()
+    window.undo_stack.undo()
+    window.undo_stack.undo()
+    assert window.combination["shape"].crop == "object" and not shape.whole_button.isChecked()
