@@ -126,7 +126,7 @@ class AnimationDialog(JobDialog):
                 self.preview.setText(f"Put an image in the {SLOT_LABELS[slot]} slot first.")
                 return
             fields = {
-                "kind": "interpolate", "sources": (start.image, self.target_path),
+                "kind": "interpolate", "sources": (start, self.target_path),  # start keeps its crop
                 "names": (start.name, Path(self.target_path).name), "steps": self.steps.value(),
             }  # fmt: skip
         self._start_job(slot=slot, combination=window.combination, **fields)

@@ -28,6 +28,7 @@ def build_metadata(outcome: MixOutcome, model: ModelInfo | None) -> dict[str, st
         box = state.effective_box
         meta[f"{slot}.box"] = ",".join(map(str, box)) if box else ""
         meta[f"{slot}.crop"] = ",".join(map(str, report.crop)) if report and report.crop else ""
+        meta[f"{slot}.crop_mode"] = state.crop if state.image is not None else ""
         code = state.code
         meta[f"{slot}.code"] = "encoded" if code is None else f"{code.kind} {code.value}"
         if code is not None and code.kind == "seed":

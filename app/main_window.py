@@ -269,6 +269,7 @@ class MainWindow(WindowIOMixin, QMainWindow):
             widget.reroll_requested.connect(self.reroll_slot)
             widget.code_picked.connect(self._on_slot_code_picked)
             widget.box_edited.connect(self._on_slot_box_edited)
+            widget.crop_mode_changed.connect(self._on_slot_crop_mode_changed)
         self.loader.loaded.connect(self._on_loader_loaded)
         self.loader.failed.connect(self._on_loader_failed)
         self.client.result_arrived.connect(self._on_client_result_arrived)
@@ -424,7 +425,17 @@ class MainWindow(WindowIOMixin, QMainWindow):
         state = self.combination[slot].with_box(tuple(box))
         self.commit(self.combination.with_slot(slot, state), f"Crop {SLOT_LABELS[slot]}")
 
+    def _on_slot_crop_mode_changed(self, slot: str, crop: str) -> None:
+        state = self.combination[slot]
+        if state.image is None or state.crop == crop:
+            return
+        label = "Whole image" if crop == "whole" else "Object crop"
+        self.commit(
+            self.combination.with_slot(slot, state.with_crop(crop)), f"{label} {SLOT_LABELS[slot]}"
+        )
+
     def _on_loader_loaded(self, slot: str, state: SlotState) -> None:
+        state = state.with_crop(self.combination[slot].crop)  # the slot keeps its crop mode
         self.commit(self.combination.with_slot(slot, state), f"Set {SLOT_LABELS[slot]}")
         self.show_message(f"{SLOT_LABELS[slot]}: {state.name}", timeout_ms=3000)
 

@@ -150,6 +150,7 @@ class SlotWidget(QFrame):
     reroll_requested = Signal(str)
     code_picked = Signal(str, object)  # slot, CodeChoice | None
     box_edited = Signal(str, object)  # slot, (x, y, w, h)
+    crop_mode_changed = Signal(str, str)  # slot, "object" | "whole"
 
     def __init__(self, slot: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -186,6 +187,18 @@ class SlotWidget(QFrame):
         self.factor.setMinimumWidth(0)
         self.open_button = self._tool_button("open", "Open an image file (double-click the image)")
         self.open_button.clicked.connect(lambda: self.browse_requested.emit(self.slot))
+        self.whole_button = QToolButton(self)
+        self.whole_button.setText("Whole")
+        self.whole_button.setCheckable(True)
+        self.whole_button.setAutoRaise(True)
+        self.whole_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.whole_button.setToolTip(
+            "Whole image: feed the whole image resized to the model's resolution (aspect not "
+            "kept, nothing cut), the released evaluation's preprocessing; the box is ignored."
+        )
+        self.whole_button.toggled.connect(
+            lambda on: self.crop_mode_changed.emit(self.slot, "whole" if on else "object")
+        )
         self.clear_button = self._tool_button("clear", "Clear this slot (Delete)")
         self.clear_button.clicked.connect(lambda: self.clear_requested.emit(self.slot))
         head = QHBoxLayout(self.header)
@@ -194,6 +207,7 @@ class SlotWidget(QFrame):
         head.addWidget(badge)
         head.addWidget(self.title)
         head.addWidget(self.factor, 1)
+        head.addWidget(self.whole_button)
         head.addWidget(self.open_button)
         head.addWidget(self.clear_button)
 
@@ -271,6 +285,10 @@ class SlotWidget(QFrame):
             self.name_label.setToolTip("")
         self.view.set_placeholder(self._placeholder_text())
         self.clear_button.setEnabled(not state.is_empty)
+        self.whole_button.blockSignals(True)
+        self.whole_button.setChecked(state.crop == "whole")
+        self.whole_button.blockSignals(False)
+        self.whole_button.setEnabled(state.image is not None)
         if state.image is None:
             self._top_k = ()
         self._refresh_picker()

@@ -75,6 +75,7 @@ class SlotState:
     box: Box | None = None  # user's box; None = the engine's default box
     default_box: Box | None = None  # the engine's default box for this image
     code: CodeChoice | None = None
+    crop: str = "object"  # "whole": the image resized whole, the released evaluation's way
 
     @property
     def is_empty(self) -> bool:
@@ -94,9 +95,13 @@ class SlotState:
     def with_code(self, code: CodeChoice | None) -> SlotState:
         return replace(self, code=code)
 
+    def with_crop(self, crop: str) -> SlotState:
+        return replace(self, crop=crop)
+
     def key(self) -> tuple:
-        """What the worker compares to decide whether to re-encode this slot."""
-        return (self.uid, self.box, self.code)
+        """What the worker compares to decide whether to re-encode this slot; the first three
+        items say which reference the slot holds, the last its code override."""
+        return (self.uid, self.box, self.crop, self.code)
 
 
 EMPTY = SlotState()

@@ -12,6 +12,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
@@ -39,7 +40,7 @@ class Job:
     kind: str  # "sweep": one mix per source; "interpolate": between sources[0] and sources[1]
     slot: str
     combination: Combination
-    sources: tuple = ()  # file paths or PIL images
+    sources: tuple = ()  # file paths, PIL images or slot states (which keep their crop)
     names: tuple = ()
     steps: int = 8
     frames_of: str = ""  # "sweep" over the frames of this animated file instead
@@ -87,7 +88,7 @@ class MixWorker(QObject):
         self._mixer = None
         self._info: ModelInfo | None = None
         self._applied: dict[str, tuple] = {}  # slot -> SlotState.key() set on the mixer
-        self._references: dict[tuple, object] = {}  # (uid, box) -> engine.Reference
+        self._references: dict[tuple, object] = {}  # (uid, box, crop) -> engine.Reference
         self._reports: dict[tuple, SlotReport] = {}
         self._pending: MixRequest | None = None
         self._scheduled = False
@@ -170,7 +171,7 @@ class MixWorker(QObject):
             if before == key:
                 continue
             self._applied.pop(slot, None)  # stays unset if the engine raises below
-            same_image = before is not None and before[:2] == key[:2]
+            same_image = before is not None and before[:3] == key[:3]
             if not (same_image and state.code is not None):  # a new code alone keeps the image
                 self._mixer.set_reference(slot, self._reference(state))
             if state.code is not None:
@@ -183,14 +184,16 @@ class MixWorker(QObject):
     def _reference(self, state: SlotState):
         if state.image is None:
             return None
-        key = (state.uid, state.box)
+        key = (state.uid, state.box, state.crop)
         reference = self._references.get(key)
         if reference is None:
             from engine import Reference
 
             if len(self._references) > 64:
                 self._references.clear()
-            reference = Reference(image=state.image, box=state.effective_box, name=state.name)
+            reference = Reference(
+                image=state.image, box=state.effective_box, name=state.name, crop=state.crop
+            )
             self._references[key] = reference
         return reference
 
@@ -199,7 +202,7 @@ class MixWorker(QObject):
         for slot, state in combination.items():
             if state.image is None:
                 continue
-            key = (slot, state.uid, state.box)
+            key = (slot, state.uid, state.box, state.crop)
             if key not in self._reports:
                 reference = self._reference(state)
                 top_k = () if slot == "pose" else tuple(self._mixer.top_k(slot, 5))
@@ -273,14 +276,19 @@ class MixWorker(QObject):
         return JobResult(job.id, tuple(frames), tuple(skipped), cancelled=job.cancelled)
 
     def _load_reference(self, source, name: str, skipped: list[str]):
+        """A job's reference, cropped as a slot would crop it: a slot's state keeps its box and
+        crop mode, a file uses the box listed beside it (``boxes.csv``), like a dropped file."""
         import engine
 
+        if isinstance(source, SlotState):
+            return self._reference(source)
         try:
-            image = engine.load_image(source)
+            if isinstance(source, (str, Path)):
+                return engine.Reference.from_path(source)
+            return engine.Reference(image=engine.load_image(source), name=name)
         except engine.MixNMatchError as error:
             skipped.append(one_line(error))
             return None
-        return engine.Reference(image=image, name=name)
 
     @staticmethod
     def _log(error: BaseException) -> None:

@@ -34,6 +34,15 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from engine.crop import (  # noqa: F401 (re-exported: the crop rule lives in engine.crop)
+    centre_offset,
+    object_crop_box,
+    object_resize,
+    object_window,
+    resample,
+    resized_size,
+    warp_box,
+)
 from engine.errors import DataError
 from engine.safe_io import open_raster
 
@@ -266,48 +275,6 @@ def check_dataset(root: str | os.PathLike, min_size: int = 32, deep: bool = True
 # ----------------------------------------------------------------------------- geometry
 
 
-def object_crop_box(box: Sequence[float], width: int, height: int) -> tuple[int, int, int, int]:
-    """Square of side 2*int(0.75*max(w, h)) centred on the box, clipped: (l, t, r, b)."""
-    x, y, w, h = box
-    r = int(0.75 * max(w, h))
-    cx, cy = int(x + w / 2), int(y + h / 2)
-    left, top = max(0, cx - r), max(0, cy - r)
-    right, bottom = min(width, cx + r), min(height, cy + r)
-    if right <= left or bottom <= top:  # box outside the image: fall back to the whole image
-        return 0, 0, width, height
-    return left, top, right, bottom
-
-
-def resized_size(width: float, height: float, short: int) -> tuple[int, int]:
-    """Size after resizing the short side to ``short`` (the long side truncated, as usual)."""
-    if width <= height:
-        return short, max(short, int(short * height / width))
-    return max(short, int(short * width / height)), short
-
-
-def warp_box(
-    box: Sequence[float],
-    width: float,
-    height: float,
-    resized: tuple[int, int],
-    offset: tuple[int, int],
-    bg: int,
-    flip: bool,
-) -> tuple[float, float, float, float]:
-    """Warp an (x, y, w, h) image box into a bg x bg crop at ``offset`` of the resized image.
-
-    Returns (y1, x1, y2, x2) in crop pixels, clamped to [0, bg], mirrored when ``flip``.
-    """
-    x, y, w, h = box
-    sx, sy = resized[0] / width, resized[1] / height
-    x1, x2 = x * sx - offset[0], (x + w) * sx - offset[0]
-    y1, y2 = y * sy - offset[1], (y + h) * sy - offset[1]
-    x1, x2, y1, y2 = (min(max(v, 0.0), float(bg)) for v in (x1, x2, y1, y2))
-    if flip:
-        x1, x2 = bg - x2, bg - x1
-    return y1, x1, y2, x2
-
-
 def num_patches(bg_size: int) -> int:
     """Patches per side of the background discriminator output (24 at 126 px, 8 at 62 px)."""
     return (bg_size - RECEPTIVE_FIELD) // PATCH_STRIDE + 1
@@ -377,7 +344,7 @@ class CubDataset(Dataset):
         self.root = Path(root)
         self.image_size = int(image_size)
         self.bg_size = self.image_size - 2
-        self.object_resize = round(self.image_size * 2.375)  # 304 at 128 px
+        self.object_resize = object_resize(self.image_size)  # 304 at 128 px
         self.bg_resize = int(self.bg_size * 76 / 64)  # 149 at bg 126
         self.augment = augment
         self.cache = cache
@@ -412,7 +379,7 @@ class CubDataset(Dataset):
     def _offset(self, size: tuple[int, int], crop: int) -> tuple[int, int]:
         """Random crop offset (centre crop when not augmenting)."""
         if not self.augment:
-            return round((size[0] - crop) / 2), round((size[1] - crop) / 2)
+            return centre_offset(size, crop)
         return self._randint(size[0] - crop), self._randint(size[1] - crop)
 
     def _flip(self) -> bool:
@@ -465,15 +432,9 @@ class CubDataset(Dataset):
         s, bg = self.image_size, self.bg_size
 
         # Object: crop square -> resize short side -> random 2S crop -> flip -> S.
-        left, top, right, bottom = object_crop_box(rec.box, width, height)
-        cw, ch = right - left, bottom - top
-        size = resized_size(cw, ch, self.object_resize)
-        ox, oy = self._offset(size, 2 * s)
-        kx, ky = cw / size[0], ch / size[1]  # source px per resized px
-        window = (left + ox * kx, top + oy * ky, left + (ox + 2 * s) * kx, top + (oy + 2 * s) * ky)
-        obj = img.resize(
-            (s, s), Image.BILINEAR, box=_scaled(window, sx, sy, img.size), reducing_gap=3.0
-        )
+        # (engine.crop: the same rule as a reference's view, Reference.to_tensor)
+        window = object_window(rec.box, width, height, s, self._offset)
+        obj = resample(img, _scaled(window, sx, sy, img.size), s)
         image = _to_tensor(obj)  # (3, S, S)
         if self._flip():
             image = image.flip(2)
@@ -483,9 +444,7 @@ class CubDataset(Dataset):
         ox, oy = self._offset(size, bg)
         kx, ky = width / size[0], height / size[1]
         window = (ox * kx, oy * ky, (ox + bg) * kx, (oy + bg) * ky)
-        back = img.resize(
-            (bg, bg), Image.BILINEAR, box=_scaled(window, sx, sy, img.size), reducing_gap=3.0
-        )
+        back = resample(img, _scaled(window, sx, sy, img.size), bg)
         background = _to_tensor(back)  # (3, bg, bg)
         flip = self._flip()
         if flip:

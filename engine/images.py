@@ -1,9 +1,8 @@
-"""Reference images: robust loading, the crop rule, and PNG export with metadata.
+"""Reference images: robust loading, their crop for the model, and PNG export with metadata.
 
-The crop rule is the training one (method facts s8): a square of 1.5x the box's longer side,
-centred on the box, clipped to the image, resized so its short side is 2.375x the model size,
-centre-cropped to 2x and resized to the model size. Without a box, the default box is the
-centred square of 2/3 of the image's shorter side, so the crop is the largest centred square.
+A reference's view is the training crop rule (``engine.crop``): the object crop around its box
+(or the default box), or in the ``whole`` crop mode the whole image resized to the model size,
+the released evaluation's preprocessing.
 """
 
 from __future__ import annotations
@@ -19,7 +18,13 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, PngImagePlugin
 
-from engine.data import object_crop_box, resized_size
+from engine.crop import (  # noqa: F401 (default_box is re-exported)
+    CROP_MODES,
+    default_box,
+    object_crop,
+    object_crop_box,
+    whole_image,
+)
 from engine.errors import ImageError
 from engine.safe_io import atomic_write, check_input_file, open_raster
 
@@ -156,12 +161,6 @@ def load_frames(
     return frames
 
 
-def default_box(width: int, height: int) -> tuple[int, int, int, int]:
-    """Centred square of 2/3 the shorter side: its 1.5x crop is the largest centred square."""
-    side = max(1, int(min(width, height) / 1.5))
-    return (width - side) // 2, (height - side) // 2, side, side
-
-
 def known_box(path: str | Path) -> tuple[int, int, int, int] | None:
     """The object box of an image listed in a ``boxes.csv`` beside it (``filename,x,y,w,h``),
     as shipped with the example images; None when there is none. A listed but malformed box
@@ -208,14 +207,21 @@ def validate_box(box: tuple[float, float, float, float], width: int, height: int
 
 @dataclass(frozen=True)
 class Reference:
-    """One slot's reference: an RGB image and an optional object box (x, y, w, h)."""
+    """One slot's reference: an RGB image, an optional object box (x, y, w, h) and a crop mode.
+
+    ``crop``: ``object`` (the training crop around the box) or ``whole`` (the whole image resized
+    to the model size, aspect not preserved: the released evaluation's preprocessing).
+    """
 
     image: Image.Image
     box: tuple[int, int, int, int] | None = None
     name: str = ""
     _digest: str = field(default="", compare=False, repr=False)
+    crop: str = "object"
 
     def __post_init__(self) -> None:
+        if self.crop not in CROP_MODES:
+            raise ImageError(f"unknown crop mode {self.crop!r}; use {' or '.join(CROP_MODES)}")
         if self.image.mode != "RGB":
             object.__setattr__(self, "image", to_rgb(self.image))
         if self.box is not None:
@@ -227,12 +233,16 @@ class Reference:
             object.__setattr__(self, "box", box)
 
     @classmethod
-    def from_path(cls, path: str | Path, box=None) -> Reference:
+    def from_path(cls, path: str | Path, box=None, crop: str = "object") -> Reference:
         """Load a reference; without ``box``, a box listed in a ``boxes.csv`` beside it."""
-        return cls(load_image(path), box if box is not None else known_box(path), Path(path).name)
+        box = box if box is not None else known_box(path)
+        return cls(load_image(path), box, Path(path).name, crop=crop)
 
     def with_box(self, box) -> Reference:
-        return Reference(self.image, box, self.name, self._digest)
+        return Reference(self.image, box, self.name, self._digest, self.crop)
+
+    def with_crop(self, crop: str) -> Reference:
+        return Reference(self.image, self.box, self.name, self._digest, crop)
 
     @property
     def digest(self) -> str:
@@ -245,27 +255,24 @@ class Reference:
 
     @property
     def key(self) -> str:
-        return f"{self.digest}:{self.box}"
+        return f"{self.digest}:{self.box}:{self.crop}"
 
     def effective_box(self) -> tuple[int, int, int, int]:
         return self.box if self.box is not None else default_box(*self.image.size)
 
     def crop_rect(self) -> tuple[int, int, int, int]:
         """Effective crop (left, top, right, bottom) in image pixels."""
+        if self.crop == "whole":
+            return 0, 0, *self.image.size
         return object_crop_box(self.effective_box(), *self.image.size)
 
     def to_tensor(self, size: int) -> torch.Tensor:
         """The model's view of this reference: (3, size, size) in [-1, 1]."""
-        crop = self.image.crop(self.crop_rect())
-        # Resize the short side to 2.375 size and centre-crop 2 size, computing only the
-        # pixels of that centre crop (the same pixels, bounded memory for any aspect ratio).
-        w, h = resized_size(*crop.size, round(size * 2.375))
-        left, top = (w - 2 * size) // 2, (h - 2 * size) // 2
-        kx, ky = crop.width / w, crop.height / h
-        window = (left * kx, top * ky, (left + 2 * size) * kx, (top + 2 * size) * ky)
-        crop = crop.resize((2 * size, 2 * size), Image.BILINEAR, box=window)
-        crop = crop.resize((size, size), Image.BILINEAR)
-        arr = torch.from_numpy(np.asarray(crop, dtype=np.float32).copy())
+        if self.crop == "whole":
+            view = whole_image(self.image, size)
+        else:
+            view = object_crop(self.image, self.effective_box(), size)
+        arr = torch.from_numpy(np.asarray(view, dtype=np.float32).copy())
         return arr.permute(2, 0, 1) / 127.5 - 1.0
 
 

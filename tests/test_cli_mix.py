@@ -1,5 +1,6 @@
 """``mixnmatch-mix`` end to end on a small random model file."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -59,6 +60,17 @@ def test_mix_writes_png_with_metadata_and_layers(tmp_path, tiny_model_file, imag
     assert main(feature) == 0
 
 
+def test_whole_image_feeds_every_slot_whole(tmp_path, tiny_model_file, image_files):
+    slots = ("background", "pose", "shape", "texture")
+    args = [f"--{s}={p}" for s, p in zip(slots, image_files)]
+    out = tmp_path / "whole.png"
+    assert main(args + ["--model", str(tiny_model_file), "--whole-image", "--out", str(out)]) == 0
+    with Image.open(out) as img:
+        for slot in slots:
+            described = json.loads(img.text[f"mixnmatch:{slot}"])
+            assert described["crop"] == "whole" and described["box"] is None
+
+
 def test_user_errors_are_one_line_exit_2(tmp_path, tiny_model_file, image_files, capsys):
     base = [
         "--background",
@@ -81,6 +93,10 @@ def test_user_errors_are_one_line_exit_2(tmp_path, tiny_model_file, image_files,
             "no such model file",
         ),
         (base + ["--texture", str(image_files[3]), "--mode", "paint"], "invalid choice"),
+        (
+            base + ["--texture", str(image_files[3]), "--whole-image", "--crop-shape", "1,2,3,4"],
+            "--crop-shape has no effect with --whole-image",
+        ),
     ]
     for args, expect in cases:
         assert main(args) == 2

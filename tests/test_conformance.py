@@ -13,8 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
-from engine import MixNMatch
+from engine import SLOTS, MixNMatch, Reference
+from engine.cli.mix import main as mix_main
+from engine.images import to_uint8
 from engine.model_file import save_model
 
 DATA = Path(__file__).parent / "data" / "conformance"
@@ -115,3 +118,39 @@ def test_generator_matches(released, vector, mode):
     close(out.child, vector[f"{prefix}_child"])
     close(out.parent_mask, vector[f"{prefix}_parent_mask"])
     close(out.child_mask, vector[f"{prefix}_child_mask"])
+
+
+def _as_png(x: torch.Tensor, path: Path) -> Path:
+    """A (1, 3, S, S) input in [-1, 1] (8-bit levels) as the S x S PNG it came from."""
+    arr = ((x[0].permute(1, 2, 0) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy()
+    Image.fromarray(arr).save(path)
+    return path
+
+
+@pytest.mark.parametrize("mode", ["code", "feature"])
+def test_whole_image_mix_reproduces_the_released_evaluation(released, vector, mode, tmp_path):
+    """``mixnmatch-mix --whole-image`` on imported released weights gives the released
+    evaluation's composite and layers (within one 8-bit level: float rounding at .5)."""
+    images = {s: _as_png(vector[f"in_{s}"], tmp_path / f"{s}.png") for s in SLOTS}
+    layers = tmp_path / "layers"
+    argv = [f"--{s}={images[s]}" for s in SLOTS if not (mode == "feature" and s == "pose")]
+    argv += ["--whole-image", "--mode", mode, "--model", str(released.path)]
+    argv += ["--out", str(tmp_path / "mix.png"), "--layers", str(layers), "--device", "cpu"]
+    assert mix_main(argv) == 0
+    prefix = f"{mode}_mode"
+    expected = {
+        "mix": to_uint8(vector[f"{prefix}_child"])[0],
+        "layers/parent": to_uint8(vector[f"{prefix}_parent"])[0],
+        "layers/child_mask": to_uint8(vector[f"{prefix}_child_mask"])[0],
+        "layers/parent_mask": to_uint8(vector[f"{prefix}_parent_mask"])[0],
+    }
+    for name, want in expected.items():
+        with Image.open(tmp_path / f"{name}.png") as img:
+            got = np.asarray(img.convert("RGB")).astype(int)
+        assert np.abs(got - want.astype(int)).max() <= 1, name
+    # what the model sees is the released input exactly; the object crop (our default) is not
+    for s in SLOTS:
+        whole = Reference.from_path(images[s], crop="whole").to_tensor(128)
+        assert (whole - vector[f"in_{s}"][0]).abs().max() <= 1e-6, s
+        cropped = Reference.from_path(images[s]).to_tensor(128)
+        assert (cropped - vector[f"in_{s}"][0]).abs().max() > 0.1, s

@@ -58,6 +58,12 @@ def build_parser() -> Parser:
             "centred square)",
         )
     p.add_argument(
+        "--whole-image",
+        action="store_true",
+        help="feed every image whole, resized to the model resolution (aspect not preserved, "
+        "nothing cut): the released evaluation's preprocessing (default: the object crop)",
+    )
+    p.add_argument(
         "--mode",
         choices=["code", "feature"],
         default="code",
@@ -169,6 +175,10 @@ def plan(args) -> list[Task]:
         if missing:
             raise UsageError(f"missing --{' --'.join(missing)}")
         tasks = _tasks_from_args(args, needed)
+    if args.whole_image:
+        cropped = [s for s in SLOTS if getattr(args, f"crop_{s}")]
+        if cropped:
+            raise UsageError(f"--crop-{cropped[0]} has no effect with --whole-image; drop one")
     if args.layers and len(tasks) > 1:
         raise UsageError("--layers works with one composite, not in batch mode")
     _check_outputs(args, tasks)
@@ -207,7 +217,8 @@ class _Composer:
         if key not in self._refs:
             if len(self._refs) > 64:
                 self._refs.clear()
-            self._refs[key] = Reference.from_path(path, box)
+            crop = "whole" if self.args.whole_image else "object"
+            self._refs[key] = Reference.from_path(path, box, crop=crop)
         return self._refs[key]
 
     def make(self, task: Task):
@@ -218,9 +229,10 @@ class _Composer:
         for slot, (path, box) in task.inputs.items():
             ref = self._reference(path, box)
             self.mixer.set_reference(slot, ref)
-            meta[f"mixnmatch:{slot}"] = json.dumps(
-                {"file": ref.name, "sha1": ref.digest, "box": ref.effective_box()}
-            )
+            described = {"file": ref.name, "sha1": ref.digest, "box": ref.effective_box()}
+            if ref.crop != "object":
+                described = {**described, "box": None, "crop": ref.crop}
+            meta[f"mixnmatch:{slot}"] = json.dumps(described)
         result = self.mixer.mix(self.args.mode)
         task.out.parent.mkdir(parents=True, exist_ok=True)
         save_image(result.image, task.out, meta, self.args.scale)
