@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from PIL import Image
 from PySide6.QtGui import QImage
 
-from engine.vocabulary import MODES, SLOT_FACTOR, SLOTS  # noqa: F401 (torch-free)
+from engine import MODES, SLOT_FACTOR, SLOTS  # noqa: F401 (engine.vocabulary: torch-free)
 
 SLOT_LABELS = {"background": "Background", "pose": "Pose", "shape": "Shape", "texture": "Texture"}
 SLOT_HINTS = {
