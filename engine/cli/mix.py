@@ -188,8 +188,8 @@ def plan(args) -> list[Task]:
 def _check_outputs(args, tasks: list[Task]) -> None:
     """Every output path is checked before anything is computed: writable, and never one of
     the inputs."""
-    from engine.infer import LAYERS
     from engine.safe_io import check_outputs
+    from engine.vocabulary import LAYERS  # torch-free: paths are checked before torch loads
 
     inputs = [path for task in tasks for path, _ in task.inputs.values()]
     layers = [Path(args.layers) / f"{n}.png" for n in LAYERS] if args.layers else []

@@ -217,9 +217,7 @@ def _deadlines(cfg: TrainConfig, start: float) -> tuple[float, float]:
     """(end of stage 1, end of the run) in ``time.monotonic`` seconds; inf without a budget."""
     if cfg.time_budget <= 0:
         return math.inf, math.inf
-    share = cfg.stage2_share if cfg.stage in ("all", "2") else 0.0
-    if cfg.stage == "2":
-        share = 1.0
+    share = {"1": 0.0, "2": 1.0, "all": cfg.stage2_share}[cfg.stage]
     return start + cfg.time_budget * (1 - share), start + cfg.time_budget
 
 
