@@ -207,7 +207,6 @@ class SlotWidget(QFrame):
         head.addWidget(badge)
         head.addWidget(self.title)
         head.addWidget(self.factor, 1)
-        head.addWidget(self.whole_button)
         head.addWidget(self.open_button)
         head.addWidget(self.clear_button)
 
@@ -244,6 +243,7 @@ class SlotWidget(QFrame):
         foot = QHBoxLayout()
         foot.setSpacing(4)
         foot.addWidget(self.picker, 1)
+        foot.addWidget(self.whole_button)
         foot.addWidget(self.seed_label)
         foot.addWidget(self.dice)
 
