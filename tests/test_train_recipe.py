@@ -15,6 +15,9 @@ from safetensors import safe_open
 from engine import MixNMatch, MixNMatchError
 from engine.cli.train import main as train_main
 from engine.cli.train import parse_duration
+from engine.codes import sample_tied
+from engine.errors import ConfigError
+from engine.networks import InfoDiscriminator
 from engine.parts import join_parts
 from engine.synth import generate_dataset
 from engine.train import TrainConfig, iter_train
@@ -111,6 +114,30 @@ def test_mask_prior_option(tiny_config, tiny_cub, tmp_path):
     assert all("mask" in row and row["mask"] >= 0 for row in losses)
     plain = _cfg(tiny_config, tiny_cub, tmp_path / "p", steps=1, stage="1")
     assert "mask" not in next(e.losses for e in iter_train(plain) if e.event == "step")
+
+
+def test_parent_info_mask_option(tiny_config, tiny_cub, tmp_path, monkeypatch):
+    from engine.train.trainer import Trainer
+
+    seen = []
+    classify = InfoDiscriminator.classify
+
+    def spy(self, x):
+        if self.code_head[-1].out_channels == tiny_config.num_parents:
+            seen.append(x.detach())
+        return classify(self, x)
+
+    monkeypatch.setattr(InfoDiscriminator, "classify", spy)
+    cfg = _cfg(tiny_config, tiny_cub, tmp_path / "k", steps=1, stage="1", parent_info="mask")
+    trainer = Trainer(cfg, torch.device("cpu"))
+    codes, _ = sample_tied(tiny_config, 2, torch.device("cpu"))
+    fake = trainer.generator(codes.z, codes.b, codes.p, codes.c)
+    x = trainer._parent_info_input(fake)
+    assert torch.equal(x, (fake.parent_mask * 2 - 1).expand(-1, 3, -1, -1))
+    assert [e.step for e in iter_train(cfg) if e.event == "step"] == [1]
+    assert seen and all(bool((v[:, 0] == v[:, 1]).all()) for v in seen)  # grey: no colour
+    with pytest.raises(ConfigError, match="parent_info"):
+        _cfg(tiny_config, tiny_cub, tmp_path / "x", parent_info="colour")
 
 
 def test_gpu_recipe_resolves(tmp_path, capsys):

@@ -98,6 +98,12 @@ def build_parser() -> Parser:
     p.add_argument("--mask-max-area", type=float, metavar="F", help="largest mask area allowed")
     p.add_argument("--mask-min-area", type=float, metavar="F", help="smallest mask area allowed")
     p.add_argument(
+        "--parent-info",
+        choices=["masked_foreground", "mask"],
+        help="what the parent code classifier sees (released: masked_foreground; mask: the "
+        "parent mask alone, so p can only describe the silhouette)",
+    )
+    p.add_argument(
         "--export-dtype", choices=["float32", "float16"], help="weights in the model file"
     )
     p.add_argument(
@@ -213,6 +219,8 @@ def _summary(cfg) -> str:
     )
     budget = f", time budget {cfg.time_budget / 60:.1f} min" if cfg.time_budget else ""
     extra = f", mask prior {cfg.mask_prior_weight:g}" if cfg.mask_prior_weight else ""
+    if cfg.parent_info != "masked_foreground":
+        extra += f", parent info on the {cfg.parent_info}"
     return (
         f"{PROG}: {cfg.preset} preset ({m.image_size} px, p/c/b {m.num_parents}/"
         f"{m.num_children}/{m.num_backgrounds}) on {data}; stage {cfg.stage}, "

@@ -61,6 +61,7 @@ class TrainConfig:
     mask_prior_weight: float = 0.0  # hinge on the mean parent/child mask area
     mask_max_area: float = 0.45  # largest mean mask area before the prior pushes back
     mask_min_area: float = 0.05  # smallest mean mask area before the prior pushes back
+    parent_info: str = "masked_foreground"  # what the parent code classifier sees: or "mask"
 
     def __post_init__(self) -> None:
         validate(self)
@@ -126,6 +127,7 @@ _CHOICES = {
     "stage": ("1", "2", "all"),
     "precision": ("fp32", "bf16"),
     "export_dtype": ("float32", "float16"),
+    "parent_info": ("masked_foreground", "mask"),
 }
 _TUPLES = {"betas": (2, 0.0, 1.0), "code_weights": (4, 0.0, 1e6)}
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")

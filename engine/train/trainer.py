@@ -167,6 +167,14 @@ class Trainer:
         return g.eval()
 
     # -- stage 1 ------------------------------------------------------------------------------
+    def _parent_info_input(self, fake) -> torch.Tensor:
+        """What the parent info classifier sees, (N, 3, S, S): the masked parent foreground
+        (released), or with ``parent_info="mask"`` the parent mask alone in [-1, 1], so that
+        p can be recovered only from the silhouette, not from colours (an option)."""
+        if self.cfg.parent_info == "mask":
+            return (fake.parent_mask * 2 - 1).expand(-1, 3, -1, -1)
+        return fake.parent_fg * fake.parent_mask
+
     def stage1_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
         cfg, m, dev = self.cfg, self.cfg.model, self.device
         x = batch["image"].to(dev, non_blocking=True)  # (N, 3, S, S)
@@ -214,7 +222,7 @@ class Trainer:
             untied_img = self.generator(untied.z, untied.b, untied.p, untied.c).child
         with self.autocast:
             info = F.cross_entropy(
-                self.parent_d.classify(fake.parent_fg * fake.parent_mask).float(), p_idx
+                self.parent_d.classify(self._parent_info_input(fake)).float(), p_idx
             ) + F.cross_entropy(
                 self.child_d.classify(fake.child_fg * fake.child_mask).float(), c_idx
             )
