@@ -8,17 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import (
-    QMimeData,
-    QObject,
-    QRunnable,
-    QSettings,
-    QSize,
-    Qt,
-    QThreadPool,
-    QUrl,
-    Signal,
-)
+from PySide6.QtCore import QMimeData, QSettings, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QImageReader, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -34,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from .icons import icon
+from .off_thread import BackgroundRunner
 from .resources import EXAMPLES, example_images, list_images
 
 THUMB = 72
@@ -71,27 +62,15 @@ def _marked(image: QImage, text: str) -> QImage:
     return marked
 
 
-class _ThumbRelay(QObject):
-    loaded = Signal(int, int, QImage)  # generation, row, thumbnail
-
-
-class _ThumbTask(QRunnable):
-    def __init__(self, relay: _ThumbRelay, generation: int, paths: list[Path]) -> None:
-        super().__init__()
-        self._relay, self._generation, self._paths = relay, generation, paths
-
-    def run(self) -> None:
-        for row, path in enumerate(self._paths):
-            reader = QImageReader(str(path))
-            reader.setAutoTransform(True)
-            size = reader.size()
-            if size.isValid() and max(size.width(), size.height()) > THUMB * 2:
-                reader.setScaledSize(
-                    size.scaled(THUMB * 2, THUMB * 2, Qt.AspectRatioMode.KeepAspectRatio)
-                )
-            image = reader.read()
-            if not image.isNull():
-                self._relay.loaded.emit(self._generation, row, image)
+def read_thumbnail(path: Path) -> QImage | None:
+    """The image at ``path`` decoded at about twice the thumbnail size; None if unreadable."""
+    reader = QImageReader(str(path))
+    reader.setAutoTransform(True)
+    size = reader.size()
+    if size.isValid() and max(size.width(), size.height()) > THUMB * 2:
+        reader.setScaledSize(size.scaled(THUMB * 2, THUMB * 2, Qt.AspectRatioMode.KeepAspectRatio))
+    image = reader.read()
+    return None if image.isNull() else image
 
 
 class GalleryWidget(QListWidget):
@@ -112,11 +91,9 @@ class GalleryWidget(QListWidget):
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setToolTip("Drag an example onto a slot, or double-click it to fill the selected slot")
-        self._relay = _ThumbRelay(self)
-        self._relay.loaded.connect(self._on_relay_loaded)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self._generation = 0
+        self._runner = BackgroundRunner(self)
+        self._runner.finished.connect(self._on_runner_finished)
+        self._rows: dict[int, int] = {}  # token of a thumbnail being read -> its row
         self.folder: Path | None = None
         self.domain = "synthbirds"  # the bundled model's, until a model says otherwise
         self.itemDoubleClicked.connect(self._on_item_double_clicked)
@@ -130,7 +107,8 @@ class GalleryWidget(QListWidget):
 
     def set_folder(self, folder: Path | None) -> None:
         """Show ``folder`` (None = the bundled examples); a missing folder shows a hint."""
-        self._generation += 1
+        self._runner.drop_queued()
+        self._rows = {}
         self.folder = Path(folder) if folder is not None else None
         paths = list_images(folder) if folder is not None else example_images()
         paths = in_domain_first(paths, self.domain)
@@ -145,8 +123,8 @@ class GalleryWidget(QListWidget):
             tip = f"{path.name}\n{FOREIGN_TIPS[image_domain(path)]}" if foreign else path.name
             item.setToolTip(tip)
             self.addItem(item)
-        if paths:
-            self._pool.start(_ThumbTask(self._relay, self._generation, paths))
+        for row, path in enumerate(paths):
+            self._rows[self._runner.run(read_thumbnail, path)] = row
         self.viewport().update()
 
     def paths(self) -> list[str]:
@@ -157,7 +135,7 @@ class GalleryWidget(QListWidget):
         return [p for row, p in enumerate(self.paths()) if self.item(row).data(_FOREIGN_ROLE)]
 
     def wait(self, msecs: int = -1) -> bool:
-        return self._pool.waitForDone(msecs)
+        return self._runner.wait(msecs)
 
     def mimeData(self, items: list[QListWidgetItem]) -> QMimeData:  # noqa: N802 (Qt API)
         mime = QMimeData()
@@ -180,8 +158,9 @@ class GalleryWidget(QListWidget):
             f"No images in\n{where.name or where}",
         )
 
-    def _on_relay_loaded(self, generation: int, row: int, image: QImage) -> None:
-        if generation == self._generation and row < self.count():
+    def _on_runner_finished(self, token: int, image: QImage | None) -> None:
+        row = self._rows.pop(token, None)
+        if image is not None and row is not None and row < self.count():
             item = self.item(row)
             if item.data(_FOREIGN_ROLE):
                 image = _marked(image, "real photo" if self.domain != "real" else "synthetic")

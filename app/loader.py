@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
+from .off_thread import BackgroundRunner, one_line
 from .qt_image import preview_qimage
 from .state import SlotState, new_uid
-from .worker import one_line
-
-
-class _Relay(QObject):
-    finished = Signal(int, object)  # token, SlotState
-    failed = Signal(int, str)  # token, one-line message
 
 
 def _default_box(engine, source, size: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -24,35 +19,23 @@ def _default_box(engine, source, size: tuple[int, int]) -> tuple[int, int, int, 
     return tuple(int(v) for v in engine.default_box(*size))
 
 
-class _LoadTask(QRunnable):
-    def __init__(self, relay: _Relay, token: int, source, name: str) -> None:
-        super().__init__()
-        self._relay, self._token, self._source, self._name = relay, token, source, name
+def load_slot(source, name: str) -> SlotState:
+    """A slot holding ``source`` (a path, bytes or a PIL image); slow: call it off the UI thread."""
+    import engine
 
-    def run(self) -> None:
-        try:
-            import engine
-
-            image = engine.load_image(self._source)
-            state = SlotState(
-                image=image,
-                preview=preview_qimage(image),
-                name=self._name,
-                source=str(self._source) if isinstance(self._source, (str, Path)) else "",
-                uid=new_uid(),
-                default_box=_default_box(engine, self._source, image.size),
-            )
-        except Exception as error:  # engine.ImageError for bad files; anything else is a bug
-            message = one_line(error)
-            if isinstance(self._source, (str, Path)):  # the status bar has room for a name only
-                message = message.replace(str(self._source), Path(self._source).name)
-            self._relay.failed.emit(self._token, message)
-            return
-        self._relay.finished.emit(self._token, state)
+    image = engine.load_image(source)
+    return SlotState(
+        image=image,
+        preview=preview_qimage(image),
+        name=name,
+        source=str(source) if isinstance(source, (str, Path)) else "",
+        uid=new_uid(),
+        default_box=_default_box(engine, source, image.size),
+    )
 
 
 class ImageLoader(QObject):
-    """Loads images on a thread pool; ``loaded``/``failed`` carry the caller's key.
+    """Loads images in the background; ``loaded``/``failed`` carry the caller's key.
 
     A newer load for the same key makes older ones stale: their results are dropped.
     """
@@ -62,40 +45,42 @@ class ImageLoader(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._relay = _Relay(self)
-        self._relay.finished.connect(self._on_relay_finished)
-        self._relay.failed.connect(self._on_relay_failed)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self._token = 0
-        self._keys: dict[int, str] = {}
+        self._runner = BackgroundRunner(self)
+        self._runner.finished.connect(self._on_runner_finished)
+        self._runner.failed.connect(self._on_runner_failed)
+        self._keys: dict[int, tuple[str, object]] = {}  # token -> (key, source)
         self._latest: dict[str, int] = {}
 
     def load(self, key: str, source, name: str) -> None:
         """``source``: a path, bytes or a PIL image; ``name`` is shown and stored in metadata."""
-        self._token += 1
-        self._keys[self._token] = key
-        self._latest[key] = self._token
-        self._pool.start(_LoadTask(self._relay, self._token, source, name))
+        token = self._runner.run(load_slot, source, name)
+        self._keys[token] = (key, source)
+        self._latest[key] = token
 
     def pending(self, key: str | None = None) -> bool:
-        return any(key is None or k == key for k in self._keys.values())
+        return any(key is None or k == key for k, _ in self._keys.values())
 
     def wait(self, msecs: int = -1) -> bool:
-        return self._pool.waitForDone(msecs)
+        return self._runner.wait(msecs)
 
-    def _take(self, token: int) -> str | None:
-        key = self._keys.pop(token, None)
-        if key is None or self._latest.get(key) != token:
+    def _take(self, token: int) -> tuple[str, object] | None:
+        """The key and source of a finished load, None when a newer one replaced it."""
+        entry = self._keys.pop(token, None)
+        if entry is None or self._latest.get(entry[0]) != token:
             return None
-        return key
+        return entry
 
-    def _on_relay_finished(self, token: int, state: SlotState) -> None:
-        key = self._take(token)
-        if key is not None:
-            self.loaded.emit(key, state)
+    def _on_runner_finished(self, token: int, state: SlotState) -> None:
+        entry = self._take(token)
+        if entry is not None:
+            self.loaded.emit(entry[0], state)
 
-    def _on_relay_failed(self, token: int, message: str) -> None:
-        key = self._take(token)
-        if key is not None:
-            self.failed.emit(key, message)
+    def _on_runner_failed(self, token: int, error: Exception) -> None:
+        entry = self._take(token)
+        if entry is None:
+            return
+        key, source = entry
+        message = one_line(error)
+        if isinstance(source, (str, Path)):  # the status bar has room for a name only
+            message = message.replace(str(source), Path(source).name)
+        self.failed.emit(key, message)

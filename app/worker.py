@@ -17,19 +17,11 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from .models import ModelSpec, describe_model
+from .off_thread import one_line
 from .qt_image import array_to_qimage
 from .state import Combination, MixOutcome, MixRequest, ModelInfo, SlotReport, SlotState
 
 SWEEP_CHUNK = 8  # references per batched sweep call (progress and cancel granularity)
-
-
-def one_line(error: BaseException) -> str:
-    """A one-line message for the status bar; engine errors already are one line."""
-    text = str(error).strip().splitlines()
-    message = text[0] if text else ""
-    if type(error).__module__.startswith("engine"):
-        return message or type(error).__name__
-    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 @dataclass
