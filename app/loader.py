@@ -1,4 +1,4 @@
-"""Decode reference images off the UI thread (engine.load_image does the checks)."""
+"""Decode reference images off the UI thread (the engine's Reference does the checks)."""
 
 from __future__ import annotations
 
@@ -11,26 +11,28 @@ from .qt_image import preview_qimage
 from .state import SlotState, new_uid
 
 
-def _default_box(engine, source, size: tuple[int, int]) -> tuple[int, int, int, int]:
-    """A box listed beside the file (example images), else the engine's default box."""
-    known = engine.known_box(source) if isinstance(source, (str, Path)) else None
-    if known is not None and known[0] < size[0] and known[1] < size[1]:
-        return known
-    return tuple(int(v) for v in engine.default_box(*size))
+def load_reference(source, name: str):
+    """The engine Reference for ``source``, as ``mixnmatch-mix`` makes it: a path with the box
+    listed beside it (``boxes.csv``), bytes or a PIL image with the engine's default box.
+
+    Every slot, sheet and animation gets its references here, so they all crop alike."""
+    import engine
+
+    if isinstance(source, (str, Path)):
+        return engine.Reference.from_path(source)
+    return engine.Reference(engine.load_image(source), name=name)
 
 
 def load_slot(source, name: str) -> SlotState:
-    """A slot holding ``source`` (a path, bytes or a PIL image); slow: call it off the UI thread."""
-    import engine
-
-    image = engine.load_image(source)
+    """A slot holding ``source``; slow (decodes and hashes): call it off the UI thread."""
+    reference = load_reference(source, name)
+    reference.digest  # noqa: B018 (computed once here, shared by every box and crop mode)
     return SlotState(
-        image=image,
-        preview=preview_qimage(image),
+        reference=reference,
+        preview=preview_qimage(reference.image),
         name=name,
         source=str(source) if isinstance(source, (str, Path)) else "",
         uid=new_uid(),
-        default_box=_default_box(engine, source, image.size),
     )
 
 

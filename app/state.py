@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from PIL import Image
 from PySide6.QtGui import QImage
 
 from engine import MODES, SLOT_FACTOR, SLOTS  # noqa: F401 (engine.vocabulary: torch-free)
+
+if TYPE_CHECKING:
+    from engine import Reference
 
 SLOT_LABELS = {"background": "Background", "pose": "Pose", "shape": "Shape", "texture": "Texture"}
 SLOT_HINTS = {
@@ -65,29 +69,47 @@ class CodeChoice:
 
 @dataclass(frozen=True, eq=False)
 class SlotState:
-    """What one slot holds: a reference image (or nothing), its crop box and code override."""
+    """What one slot holds: a reference (or nothing), the user's crop box and code override."""
 
-    image: Image.Image | None = None  # RGB, already normalised by engine.load_image
+    reference: Reference | None = None  # as the engine built it, with the box listed beside it
     preview: QImage | None = None  # display copy (maybe downscaled)
     name: str = ""  # file name, or a description such as "pasted image"
     source: str = ""  # file path when it came from a file
     uid: int = 0  # identity of the image (0 = none)
-    box: Box | None = None  # user's box; None = the engine's default box
-    default_box: Box | None = None  # the engine's default box for this image
+    box: Box | None = None  # user's box; None = the reference's own box
     code: CodeChoice | None = None
     crop: str = "object"  # "whole": the image resized whole, the released evaluation's way
 
     @property
+    def image(self) -> Image.Image | None:
+        """The RGB image, already normalised by the engine."""
+        return None if self.reference is None else self.reference.image
+
+    @property
+    def default_box(self) -> Box | None:
+        """The box the engine uses without the user's: the listed box, else its default."""
+        return None if self.reference is None else self.reference.effective_box()
+
+    @property
     def is_empty(self) -> bool:
-        return self.image is None and self.code is None
+        return self.reference is None and self.code is None
 
     @property
     def has_image(self) -> bool:
-        return self.image is not None
+        return self.reference is not None
 
     @property
     def effective_box(self) -> Box | None:
         return self.box if self.box is not None else self.default_box
+
+    def model_reference(self) -> Reference | None:
+        """The reference the model gets: the engine's, with the user's box and crop mode."""
+        reference = self.reference
+        if reference is None:
+            return None
+        if self.box is not None:
+            reference = reference.with_box(self.box)
+        return reference if reference.crop == self.crop else reference.with_crop(self.crop)
 
     def with_box(self, box: Box | None) -> SlotState:
         return replace(self, box=None if box == self.default_box else box)

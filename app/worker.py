@@ -12,10 +12,10 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
+from .loader import load_reference
 from .models import ModelSpec, describe_model
 from .off_thread import one_line
 from .qt_image import array_to_qimage
@@ -174,18 +174,14 @@ class MixWorker(QObject):
             self._applied[slot] = key
 
     def _reference(self, state: SlotState):
-        if state.image is None:
+        if state.reference is None:
             return None
         key = (state.uid, state.box, state.crop)
         reference = self._references.get(key)
         if reference is None:
-            from engine import Reference
-
             if len(self._references) > 64:
                 self._references.clear()
-            reference = Reference(
-                image=state.image, box=state.effective_box, name=state.name, crop=state.crop
-            )
+            reference = state.model_reference()
             self._references[key] = reference
         return reference
 
@@ -269,15 +265,13 @@ class MixWorker(QObject):
 
     def _load_reference(self, source, name: str, skipped: list[str]):
         """A job's reference, cropped as a slot would crop it: a slot's state keeps its box and
-        crop mode, a file uses the box listed beside it (``boxes.csv``), like a dropped file."""
+        crop mode, a file or image is loaded as a slot would load it."""
         import engine
 
         if isinstance(source, SlotState):
             return self._reference(source)
         try:
-            if isinstance(source, (str, Path)):
-                return engine.Reference.from_path(source)
-            return engine.Reference(image=engine.load_image(source), name=name)
+            return load_reference(source, name)
         except engine.MixNMatchError as error:
             skipped.append(one_line(error))
             return None

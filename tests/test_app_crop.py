@@ -10,8 +10,8 @@ from test_app_support import *  # noqa: F403 (fixtures)
 from test_app_support import FakeModel, FakeResult, fill, load
 
 import engine
-from app.loader import _default_box
-from app.state import Combination, SlotState, new_uid
+from app.loader import load_slot
+from app.state import Combination
 from app.worker import Job, MixWorker
 
 BOX = (10, 20, 30, 40)
@@ -64,14 +64,28 @@ def _worker() -> tuple[MixWorker, RecordingMixer]:
 
 def _slot_reference(worker: MixWorker, path) -> engine.Reference:
     """The reference a slot holding this file hands the mixer."""
-    image = engine.load_image(path)
-    state = SlotState(
-        image=image,
-        name=path.name,
-        uid=new_uid(),
-        default_box=_default_box(engine, path, image.size),
-    )
-    return worker._reference(state)
+    return worker._reference(load_slot(path, path.name))
+
+
+def test_slot_references_are_the_engines(gallery):
+    """A slot crops a file as ``mixnmatch-mix`` does, and a pasted image as the engine does."""
+    for name in ("bird.png", "other.png"):
+        state = load_slot(gallery / name, name)
+        cli = engine.Reference.from_path(gallery / name)
+        assert state.default_box == cli.effective_box()
+        assert state.model_reference().crop_rect() == cli.crop_rect()
+        assert torch.equal(state.model_reference().to_tensor(64), cli.to_tensor(64))
+    pasted = Image.open(gallery / "bird.png")
+    assert load_slot(pasted, "pasted image").default_box == engine.default_box(*pasted.size)
+
+
+def test_a_listed_box_outside_the_image_is_refused_as_by_the_cli(qtbot, window, gallery):
+    (gallery / "boxes.csv").write_text("filename,x,y,w,h\nbird.png,500,20,30,40\n")
+    with pytest.raises(engine.ImageError) as refused:
+        engine.Reference.from_path(gallery / "bird.png")
+    window.set_slot_source("shape", str(gallery / "bird.png"))
+    qtbot.waitUntil(lambda: "unchanged" in window.last_message, timeout=30_000)
+    assert str(refused.value) in window.last_message and window.combination["shape"].is_empty
 
 
 def test_sheet_over_a_gallery_crops_like_a_slot(qapp, gallery):
