@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .icons import app_icon
     from .main_window import MainWindow
-    from .models import ModelSpec
+    from .model_spec import ModelSpec
     from .theme import apply_theme, follow_system
 
     window = MainWindow(device=args.device, threads=args.threads, show_timing=args.verbose)

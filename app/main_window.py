@@ -40,7 +40,7 @@ from .gallery import GalleryPanel
 from .history import ChangeCommand, RecentStripWidget
 from .icons import app_icon, icon
 from .loader import ImageLoader
-from .models import ModelSpec
+from .model_spec import ModelSpec
 from .resources import IMAGE_SUFFIXES, is_model_file
 from .result_view import LayersPanelWidget, ResultView
 from .slot_widget import REMOTE_MESSAGE, SlotWidget, mime_source

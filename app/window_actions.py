@@ -10,7 +10,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QLabel, QMenu, QMenuBar, QSizePolicy, QToolBar, QWidget
 
-from .models import ModelSpec
+from .model_spec import ModelSpec
 
 if TYPE_CHECKING:
     from .main_window import MainWindow

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox
 
 from . import APP_NAME, __version__
 from .export import confirm_overwrite, layer_paths, save_outcome, with_png_suffix
-from .models import ModelSpec
+from .model_spec import ModelSpec
 from .state import ModelInfo
 
 MODEL_FILTER = "MixNMatch models (*.safetensors *.pth);;All files (*)"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from .loader import load_reference
-from .models import ModelSpec, describe_model
+from .model_spec import ModelSpec, describe_model
 from .off_thread import one_line
 from .qt_image import array_to_qimage
 from .state import Combination, MixOutcome, MixRequest, ModelInfo, SlotReport, SlotState

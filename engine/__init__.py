@@ -33,6 +33,7 @@ _EXPORTS = {
     "Mixer": "engine.infer",
     "MixResult": "engine.infer",
     "resolve_device": "engine.infer",
+    "official_files": "engine.model_file",
     "bundled_model_path": "engine.resources",
     "examples_dir": "engine.resources",
     "resources_dir": "engine.resources",

@@ -340,6 +340,34 @@ def infer_official_config(g: Mapping, e: Mapping) -> ModelConfig:
         raise ModelFileError(f"not a released MixNMatch generator/encoder pair ({err})") from None
 
 
+def official_files(path: str | Path) -> tuple[Path, Path, Path | None]:
+    """The G/E/EX files of a released model given any one of them or their folder.
+
+    Accepts the released names (G.pth, E.pth, EX.pth) and training outputs (G_0.pth, ...);
+    EX is None when absent. ModelFileError when G or E cannot be found.
+    """
+    path = Path(path)
+    folder, suffix = (path, "") if path.is_dir() else (path.parent, _official_suffix(path))
+    if suffix is None:
+        raise ModelFileError(
+            f"{path.name}: not a MixNMatch model (expected .safetensors or G.pth/E.pth/EX.pth)"
+        )
+    generator, encoder, extractor = (folder / f"{n}{suffix}.pth" for n in ("G", "E", "EX"))
+    for needed in (generator, encoder):
+        if not needed.is_file():
+            raise ModelFileError(f"{needed.name} not found next to {path.name} in {folder}")
+    return generator, encoder, extractor if extractor.is_file() else None
+
+
+def _official_suffix(path: Path) -> str | None:
+    """``_0`` for ``G_0.pth``, ``""`` for ``EX.pth``; None for a name that is not released."""
+    stem = path.stem
+    for prefix in ("EX", "G", "E"):
+        if stem.startswith(prefix) and (len(stem) == len(prefix) or stem[len(prefix)] == "_"):
+            return stem[len(prefix) :]
+    return None
+
+
 def import_official(
     generator: str | Path,
     encoder: str | Path,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from test_app_support import *  # noqa: F403 (fixtures)
@@ -119,7 +120,7 @@ def test_wrong_model_files_dropped_on_window(qtbot, window, tmp_path, demo_model
 
 
 def test_open_our_model_file_and_recent_list(qtbot, window, tmp_path, demo_model):
-    from app.models import ModelSpec
+    from app.model_spec import ModelSpec
     from engine.model_file import save_model
 
     nets = {"generator": demo_model.generator, "encoders": demo_model.encoders}
@@ -131,3 +132,15 @@ def test_open_our_model_file_and_recent_list(qtbot, window, tmp_path, demo_model
     assert window.model_label.text() == "tiny · demo · CPU"
     assert not window.feature_mode_action.isEnabled()  # saved without the extractor
     assert window.recent_models()[0] == str(path)
+
+
+def test_released_model_files_are_found_by_the_engine(tmp_path):
+    import engine
+
+    for name in ("G_3.pth", "E_3.pth", "G.pth", "E.pth", "EX.pth"):
+        (tmp_path / name).write_bytes(b"")
+    found = engine.official_files(tmp_path / "E_3.pth")
+    assert found == (tmp_path / "G_3.pth", tmp_path / "E_3.pth", None)
+    assert engine.official_files(tmp_path)[2] == tmp_path / "EX.pth"
+    with pytest.raises(engine.ModelFileError, match="not a MixNMatch model"):
+        engine.official_files(tmp_path / "weights.pth")

@@ -8,34 +8,6 @@ from pathlib import Path
 from .state import ModelInfo
 
 
-def official_files(path: Path) -> tuple[Path, Path, Path | None]:
-    """G/E/EX files of a released model given any one of them (or their folder).
-
-    Accepts the released names (G.pth, E.pth, EX.pth) and training outputs (G_0.pth, ...).
-    Raises engine.ModelFileError when G or E cannot be found.
-    """
-    from engine import ModelFileError
-
-    folder, suffix = (path, "") if path.is_dir() else (path.parent, _official_suffix(path))
-    if suffix is None:
-        raise ModelFileError(
-            f"{path.name}: not a MixNMatch model (expected .safetensors or G.pth/E.pth/EX.pth)"
-        )
-    generator, encoder, extractor = (folder / f"{n}{suffix}.pth" for n in ("G", "E", "EX"))
-    for needed in (generator, encoder):
-        if not needed.is_file():
-            raise ModelFileError(f"{needed.name} not found next to {path.name} in {folder}")
-    return generator, encoder, extractor if extractor.is_file() else None
-
-
-def _official_suffix(path: Path) -> str | None:
-    stem = path.stem
-    for prefix in ("EX", "G", "E"):
-        if stem.startswith(prefix) and (len(stem) == len(prefix) or stem[len(prefix)] == "_"):
-            return stem[len(prefix) :]
-    return None
-
-
 @dataclass(frozen=True)
 class ModelSpec:
     """``kind`` is "bundled" (resources/models), "file" (ours or released) or "random"."""
@@ -80,7 +52,7 @@ class ModelSpec:
         if not path.exists():
             raise engine.ModelFileError(f"{path}: no such file")
         if path.is_dir() or path.suffix.lower() == ".pth":
-            generator, encoder, extractor = official_files(path)
+            generator, encoder, extractor = engine.official_files(path)
             return engine.MixNMatch.load_official(
                 generator, encoder, extractor, device=self.device, threads=self.threads
             )
