@@ -2,40 +2,51 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from . import APP_NAME, __version__
-from .state import SLOTS, MixOutcome, ModelInfo
+from .state import Combination, MixOutcome, ModelInfo
 
 
-def build_metadata(outcome: MixOutcome, model: ModelInfo | None) -> dict[str, str]:
-    """tEXt entries describing how the image was made (enough to redo it)."""
-    combination = outcome.combination
-    meta = {
-        "Software": f"{APP_NAME} {__version__}",
-        "mode": combination.mode,
-        "model": model.name if model else "",
-        "preset": model.preset if model else "",
-    }
-    seeds = []
-    for slot in SLOTS:
-        state, report = combination[slot], outcome.reports.get(slot)
-        meta[f"{slot}.name"] = state.name
-        meta[f"{slot}.sha1"] = report.digest if report else ""
-        box = state.effective_box
-        meta[f"{slot}.box"] = ",".join(map(str, box)) if box else ""
-        meta[f"{slot}.crop"] = ",".join(map(str, report.crop)) if report and report.crop else ""
-        meta[f"{slot}.crop_mode"] = state.crop if state.image is not None else ""
-        code = state.code
-        meta[f"{slot}.code"] = "encoded" if code is None else f"{code.kind} {code.value}"
-        if code is not None and code.kind == "seed":
-            seeds.append(f"{slot}={code.value}")
-    meta["seed"] = " ".join(seeds) if seeds else "none"
-    meta["mixnmatch"] = json.dumps({k: v for k, v in meta.items() if k != "Software"})
-    return meta
+def input_records(combination: Combination, records: Mapping, skip: str = "") -> dict:
+    """The engine's ``InputRecord`` of each slot that holds something, with the slot's code.
+
+    ``records``: the worker's record of each slot with an image; ``skip``: a slot to leave out.
+    """
+    from engine import InputRecord
+
+    described = {}
+    for slot, state in combination.items():
+        if state.is_empty or slot == skip:
+            continue
+        code = "encoded" if state.code is None else f"{state.code.kind} {state.code.value}"
+        described[slot] = replace(records.get(slot) or InputRecord(file=state.name), code=code)
+    return described
+
+
+def build_metadata(
+    combination: Combination,
+    records: Mapping,
+    model: ModelInfo | None,
+    layer: str = "composite",
+    varying: str = "",
+) -> dict[str, str]:
+    """Text entries describing how an image was made (the engine's schema, as the CLI's)."""
+    from engine import composite_metadata
+
+    return composite_metadata(
+        f"{APP_NAME} {__version__}",
+        combination.mode,
+        model.name if model else "",
+        model.preset if model else "",
+        input_records(combination, records, skip=varying),
+        layer,
+        varying,
+    )
 
 
 def layer_paths(path: Path, outcome: MixOutcome) -> dict[str, Path]:
@@ -59,12 +70,13 @@ def save_outcome(
     """
     from engine import save_png
 
-    meta = build_metadata(outcome, model)
+    records = {slot: report.record for slot, report in outcome.reports.items()}
     targets = layer_paths(path, outcome) if layers else {"composite": path}
     written = []
     for name, target in targets.items():
         array = outcome.array if name == "composite" else outcome.layer_arrays[name]
-        save_png(array, target, {**meta, "layer": name}, scale=scale)
+        meta = build_metadata(outcome.combination, records, model, layer=name)
+        save_png(array, target, meta, scale=scale)
         written.append(target)
     return written
 

@@ -61,9 +61,11 @@ class ModelSpec:
 
 def describe_model(model, spec: ModelSpec) -> ModelInfo:
     """ModelInfo for a loaded engine model (runs on the worker thread)."""
+    import engine
+
     info = dict(getattr(model, "info", {}) or {})
     config = model.config
-    preset = _preset_name(config) or str(info.get("preset") or "custom")
+    preset = engine.model_preset(config, info)
     path = getattr(model, "path", None)
     return ModelInfo(
         name=str(getattr(model, "name", "") or info.get("name") or spec.label()),
@@ -75,10 +77,3 @@ def describe_model(model, spec: ModelSpec) -> ModelInfo:
         details={str(k): str(v) for k, v in info.items()},
         threads=int(getattr(model, "threads", 0) or 0),
     )
-
-
-def _preset_name(config) -> str:
-    """Name of the preset ``config`` equals ("" if none)."""
-    from engine import PRESETS
-
-    return next((name for name, preset in PRESETS.items() if preset == config), "")

@@ -18,11 +18,11 @@ from PySide6.QtWidgets import (
     QSpinBox,
 )
 
-from .export import confirm_overwrite, with_png_suffix
+from .export import build_metadata, confirm_overwrite, with_png_suffix
 from .job_dialog import JobDialog
 from .qt_image import qimage_to_array
 from .resources import list_images
-from .state import SLOT_LABELS, SLOTS
+from .state import SLOT_LABELS, SLOTS, Combination
 from .worker import JobResult
 
 if TYPE_CHECKING:
@@ -63,6 +63,8 @@ class VarySheetDialog(JobDialog):
         super().__init__(window, "Vary One Factor")
         self.resize(760, 620)
         self.sheet: QImage | None = None
+        self.records: dict = {}  # the fixed slots' engine.InputRecord, for the metadata
+        self._job: tuple[Combination, str] | None = None  # what the sheet was made from
         self.folder: Path | None = None
 
         self.factor = QComboBox(self)
@@ -122,6 +124,7 @@ class VarySheetDialog(JobDialog):
         if self.window_.model_info is None:
             self.preview.setText("No model loaded yet.")
             return
+        self._job = (self.window_.combination, self.slot())
         self._start_job(
             len(paths), kind="sweep", slot=self.slot(), combination=self.window_.combination,
             sources=tuple(paths), names=tuple(Path(p).name for p in paths),
@@ -132,6 +135,7 @@ class VarySheetDialog(JobDialog):
             self.preview.setText("Nothing was generated." + _skipped(result))
             return
         self.sheet = compose_sheet(result, self.columns.value())
+        self.records = result.records
         self.preview.setPixmap(QPixmap.fromImage(self.sheet))
         self.save_button.setEnabled(True)
         note = " (cancelled)" if result.cancelled else ""
@@ -152,12 +156,8 @@ class VarySheetDialog(JobDialog):
             return False
         from engine import MixNMatchError, save_png
 
-        info = self.window_.model_info
-        meta = {
-            "varying": self.slot(),
-            "mode": self.window_.combination.mode,
-            "model": info.name if info else "",
-        }
+        combination, slot = self._job
+        meta = build_metadata(combination, self.records, self.window_.model_info, varying=slot)
         try:
             save_png(qimage_to_array(self.sheet), path, meta)
         except MixNMatchError as error:

@@ -16,7 +16,7 @@ from PySide6.QtGui import QImage
 from engine import MODES, SLOT_FACTOR, SLOTS  # noqa: F401 (engine.vocabulary: torch-free)
 
 if TYPE_CHECKING:
-    from engine import Reference
+    from engine import InputRecord, Reference
 
 SLOT_LABELS = {"background": "Background", "pose": "Pose", "shape": "Shape", "texture": "Texture"}
 SLOT_HINTS = {
@@ -166,10 +166,17 @@ class MixRequest:
 class SlotReport:
     """What the worker reports back about one slot's input (for metadata and pickers)."""
 
-    name: str = ""
-    digest: str = ""
-    crop: tuple[int, int, int, int] | None = None  # effective square crop (l, t, r, b)
+    record: InputRecord  # the reference as export metadata records it
     top_k: tuple[tuple[int, float], ...] = ()
+
+    @property
+    def digest(self) -> str:
+        return self.record.sha1
+
+    @property
+    def crop(self) -> tuple[int, int, int, int] | None:
+        """The effective crop (left, top, right, bottom) in image pixels."""
+        return self.record.crop_rect
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ class JobResult:
     frames: tuple[JobFrame, ...]
     skipped: tuple[str, ...] = ()
     cancelled: bool = False
+    records: dict = field(default_factory=dict)  # a sweep's fixed slots -> engine.InputRecord
 
 
 class MixWorker(QObject):
@@ -192,12 +193,12 @@ class MixWorker(QObject):
                 continue
             key = (slot, state.uid, state.box, state.crop)
             if key not in self._reports:
+                from engine import InputRecord
+
                 reference = self._reference(state)
                 top_k = () if slot == "pose" else tuple(self._mixer.top_k(slot, 5))
                 self._reports[key] = SlotReport(
-                    name=state.name,
-                    digest=reference.digest,
-                    crop=tuple(reference.crop_rect()),
+                    record=InputRecord.of(reference),
                     top_k=tuple((int(i), float(p)) for i, p in top_k),
                 )
             reports[slot] = self._reports[key]
@@ -244,7 +245,7 @@ class MixWorker(QObject):
         total = len(items)
         for start in range(0, total, SWEEP_CHUNK):
             if job.cancelled:
-                return JobResult(job.id, tuple(frames), tuple(skipped), cancelled=True)
+                break
             chunk = [
                 (ref, name)
                 for ref, name in (
@@ -261,7 +262,18 @@ class MixWorker(QObject):
                         JobFrame(name, array_to_qimage(result.image), result.image, source)
                     )
             self.job_progressed.emit(job.id, min(start + SWEEP_CHUNK, total), total)
-        return JobResult(job.id, tuple(frames), tuple(skipped), cancelled=job.cancelled)
+        records = self._fixed_records(job)
+        return JobResult(job.id, tuple(frames), tuple(skipped), job.cancelled, records)
+
+    def _fixed_records(self, job: Job) -> dict:
+        """The InputRecord of every slot with an image that the job leaves as it is."""
+        from engine import InputRecord
+
+        return {
+            slot: InputRecord.of(self._reference(state))
+            for slot, state in job.combination.items()
+            if state.has_image and slot != job.slot
+        }
 
     def _load_reference(self, source, name: str, skipped: list[str]):
         """A job's reference, cropped as a slot would crop it: a slot's state keeps its box and

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PIL import Image
@@ -201,12 +202,13 @@ def test_export_png_with_metadata_asks_before_overwrite(
     with Image.open(saved) as image:
         assert image.size == (64, 64)
         meta = dict(image.text)
-    assert meta["mode"] == "code"
-    assert meta["model"] == "random-0"
-    assert meta["background.name"] == "background.png"
-    assert len(meta["texture.sha1"]) == 40
-    assert meta["shape.box"].count(",") == 3
-    assert meta["pose.code"] == "seed 99" and meta["seed"] == "pose=99"
+    assert meta["mixnmatch:mode"] == "code" and meta["mixnmatch:layer"] == "composite"
+    assert meta["mixnmatch:model"] == "random-0"
+    slots = {slot: json.loads(meta[f"mixnmatch:{slot}"]) for slot in SLOTS}
+    assert slots["background"]["file"] == "background.png"
+    assert len(slots["texture"]["sha1"]) == 40
+    assert len(slots["shape"]["box"]) == 4 and slots["shape"]["crop"] == "object"
+    assert slots["pose"]["code"] == "seed 99" and slots["shape"]["code"] == "encoded"
 
     before = saved.stat().st_mtime_ns
     saved.write_bytes(b"keep me")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -90,7 +91,9 @@ def test_vary_one_factor_sheet(qtbot, real_window, images, tmp_path):
     out = tmp_path / "sheet.png"
     assert dialog.save(out)
     with Image.open(out) as sheet:
-        assert sheet.text["varying"] == "texture"
+        meta = dict(sheet.text)
+    assert meta["mixnmatch:varying"] == "texture" and "mixnmatch:texture" not in meta
+    assert json.loads(meta["mixnmatch:shape"])["file"] == "shape.png"
     dialog.close()
 
 

@@ -7,7 +7,6 @@ folders. Arguments are checked before torch is imported, so ``--help`` and mista
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,24 +222,28 @@ class _Composer:
 
     def make(self, task: Task):
         """Mix one task and write it; returns the engine's MixResult."""
-        from engine.output import save_image
+        from engine import __version__
+        from engine.output import InputRecord, composite_metadata, model_preset, save_image
 
-        meta = {"mixnmatch:mode": self.args.mode, "mixnmatch:model": self.model.name}
+        inputs = {}
         for slot, (path, box) in task.inputs.items():
             ref = self._reference(path, box)
             self.mixer.set_reference(slot, ref)
-            described = {"file": ref.name, "sha1": ref.digest, "box": ref.effective_box()}
-            if ref.crop != "object":
-                described = {**described, "box": None, "crop": ref.crop}
-            meta[f"mixnmatch:{slot}"] = json.dumps(described)
+            inputs[slot] = InputRecord.of(ref)
+        software, model = f"{PROG} {__version__}", self.model
+        preset = model_preset(model.config, model.info)
+
+        def metadata(layer: str) -> dict[str, str]:
+            return composite_metadata(software, self.args.mode, model.name, preset, inputs, layer)
+
         result = self.mixer.mix(self.args.mode)
         task.out.parent.mkdir(parents=True, exist_ok=True)
-        save_image(result.image, task.out, meta, self.args.scale)
+        save_image(result.image, task.out, metadata("composite"), self.args.scale)
         if self.args.layers:
             folder = Path(self.args.layers)
             folder.mkdir(parents=True, exist_ok=True)
             for name, layer in result.layers.items():
-                save_image(layer, folder / f"{name}.png", meta, self.args.scale)
+                save_image(layer, folder / f"{name}.png", metadata(name), self.args.scale)
         return result
 
 
