@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSpinBox,
+    QWidget,
 )
 
 from .export import confirm_overwrite
@@ -26,7 +27,7 @@ from .state import SLOT_LABELS, SLOTS
 from .worker import JobResult
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from .session import Session
 
 ANIMATION_FILTER = "Animated GIF (*.gif);;Animated PNG (*.png)"
 
@@ -44,8 +45,8 @@ def write_animation(frames: list, path: Path, fps: int, scale: int = 1) -> None:
 
 
 class AnimationDialog(JobDialog):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window, "Animate One Factor")
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(session, "Animate One Factor", parent)
         self.resize(560, 600)
         self.frames: list = []
         self.target_path: str = ""
@@ -60,7 +61,7 @@ class AnimationDialog(JobDialog):
         self.factor = QComboBox(self)
         for slot in SLOTS:
             self.factor.addItem(SLOT_LABELS[slot], slot)
-        self.factor.setCurrentIndex(SLOTS.index(window.current_slot() or "pose"))
+        self.factor.setCurrentIndex(SLOTS.index(session.selected_slot or "pose"))
         self.pick_button = QPushButton("Choose…", self)
         self.pick_button.clicked.connect(self._choose_target)
         self.target_label = QLabel("no file chosen", self)
@@ -93,7 +94,7 @@ class AnimationDialog(JobDialog):
     def _on_kind_changed(self) -> None:
         frames = self.kind.currentData() == "frames"
         self.steps.setEnabled(not frames)
-        feature = self.window_.combination.mode == "feature"
+        feature = self.session.combination.mode == "feature"
         model = self.factor.model()
         for slot in SLOTS:
             allowed = slot in ("pose", "shape") if frames else True
@@ -111,17 +112,17 @@ class AnimationDialog(JobDialog):
             self.target_label.setText(Path(path).name)
 
     def generate(self) -> None:
-        slot, window = self.factor.currentData(), self.window_
+        slot, session = self.factor.currentData(), self.session
         if not self.target_path:
             self.preview.setText("Choose an image (or a GIF) first.")
             return
-        if window.model_info is None:
+        if session.model_info is None:
             self.preview.setText("No model loaded yet.")
             return
         if self.kind.currentData() == "frames":
             fields = {"kind": "sweep", "frames_of": self.target_path}
         else:
-            start = window.combination[slot]
+            start = session.combination[slot]
             if start.image is None:
                 self.preview.setText(f"Put an image in the {SLOT_LABELS[slot]} slot first.")
                 return
@@ -129,7 +130,7 @@ class AnimationDialog(JobDialog):
                 "kind": "interpolate", "sources": (start, self.target_path),  # start keeps its crop
                 "names": (start.name, Path(self.target_path).name), "steps": self.steps.value(),
             }  # fmt: skip
-        self._start_job(slot=slot, combination=window.combination, **fields)
+        self._start_job(slot=slot, combination=session.combination, **fields)
         self.timer.stop()
 
     def _show_result(self, result: JobResult) -> None:
@@ -176,11 +177,11 @@ class AnimationDialog(JobDialog):
             return False
         try:
             write_animation([f.array for f in self.frames], path, self.fps.value(),
-                            self.window_._export_scale())  # fmt: skip
+                            self.session.export_scale())  # fmt: skip
         except OSError as error:
             self.preview.setText(f"Not saved: {error}")
             return False
-        self.window_.show_message(f"Saved {path}")
+        self.session.notify(f"Saved {path}")
         return True
 
     def done(self, result: int) -> None:  # noqa: D401 (Qt API)

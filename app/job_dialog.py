@@ -15,26 +15,27 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QVBoxLayout,
+    QWidget,
 )
 
 from .worker import JobResult, JobWatcher
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from .session import Session
 
 
 class JobDialog(QDialog):
-    """Runs one job of the window's client at a time and shows its progress.
+    """Runs one job of the session's worker at a time and shows its progress.
 
     A subclass builds its options, then calls `_add_job_controls`, and implements
     `generate` (which calls `_start_job`), `_show_result` and `save_dialog`.
     """
 
-    def __init__(self, window: MainWindow, title: str) -> None:
-        super().__init__(window)
-        self.window_ = window
+    def __init__(self, session: Session, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
         self.setWindowTitle(title)
-        self.watcher = JobWatcher(window.client, self)
+        self.watcher = JobWatcher(session.client, self)
         self.watcher.progressed.connect(self._on_watcher_progressed)
         self.watcher.finished.connect(self._on_watcher_finished)
         self.watcher.failed.connect(self._on_watcher_failed)

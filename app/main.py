@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         _check_when_mixed(app, window)
     if args.verbose:
         print(f"first window after {shown:.2f} s", file=sys.stderr)
-        window.client.model_loaded.connect(
+        window.session.client.model_loaded.connect(
             lambda info: print(
                 f"model {info.name} ({info.preset}, {info.device}) ready after "
                 f"{seconds_since_start():.2f} s",
@@ -133,10 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         spec = ModelSpec(kind="random", preset=args.untrained, device=args.device)
     else:
         spec = ModelSpec(kind="bundled", device=args.device)
-    QTimer.singleShot(0, lambda: window.load_model(spec))
+    QTimer.singleShot(0, lambda: window.session.load_model(spec))
     images = args.images or (window.gallery.paths()[:4] if args.check else [])
     for slot, image in zip(("background", "pose", "shape", "texture"), images):
-        window.set_slot_source(slot, str(Path(image).expanduser()))
+        window.session.set_slot_source(slot, str(Path(image).expanduser()))
     code = app.exec()
     window.shutdown()  # in case the loop ended without closing the window
     return code
@@ -152,14 +152,15 @@ def _check_when_mixed(app, window, timeout_s: int = 120) -> None:
 
     def on_result(outcome) -> None:
         if outcome.complete:
-            info = window.model_info
+            info = window.session.model_info
             finish(0, f"ok: {info.name} ({info.preset}, {info.device}, {info.threads} threads), "
                       f"{outcome.array.shape[1]}x{outcome.array.shape[0]} composite")  # fmt: skip
 
-    window.client.result_arrived.connect(on_result)
-    window.client.model_failed.connect(lambda m: finish(1, f"mixnmatch: error: {m}"))
-    window.client.mix_failed.connect(lambda m: finish(1, f"mixnmatch: error: {m}"))
-    window.loader.failed.connect(lambda _s, m: finish(1, f"mixnmatch: error: {m}"))
+    session = window.session
+    session.client.result_arrived.connect(on_result)
+    session.client.model_failed.connect(lambda m: finish(1, f"mixnmatch: error: {m}"))
+    session.client.mix_failed.connect(lambda m: finish(1, f"mixnmatch: error: {m}"))
+    session.loader.failed.connect(lambda _s, m: finish(1, f"mixnmatch: error: {m}"))
     QTimer.singleShot(timeout_s * 1000, lambda: finish(1, "mixnmatch: error: no result in time"))
 
 

@@ -1,12 +1,11 @@
-"""The main window: four slots, the result, gallery, history; wires the worker and undo stack.
+"""The main window: four slots, the result, gallery, history, over one ``Session``.
 
-Every user change builds a new ``Combination`` and goes through ``commit`` (one undo step);
-applying a combination updates the slot views and sends one mix request to the worker.
+The window shows the session's combination and results and turns the user's gestures into
+session calls; the session owns the state, the undo stack and the worker.
 """
 
 from __future__ import annotations
 
-import random
 import time
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from PySide6.QtGui import (
     QDropEvent,
     QGuiApplication,
     QKeySequence,
-    QUndoStack,
 )
 from PySide6.QtWidgets import (
     QApplication,
@@ -37,26 +35,15 @@ from PySide6.QtWidgets import (
 from . import APP_NAME
 from .busy_widget import BusyIndicatorWidget
 from .gallery import GalleryPanel
-from .history import ChangeCommand, RecentStripWidget
+from .history import RecentStripWidget
 from .icons import app_icon, icon
-from .loader import ImageLoader
-from .model_spec import ModelSpec
 from .resources import IMAGE_SUFFIXES, is_model_file
 from .result_view import LayersPanelWidget, ResultView
+from .session import Session
 from .slot_widget import REMOTE_MESSAGE, SlotWidget, mime_source
-from .state import (
-    EMPTY,
-    POSE_FROM_SHAPE,
-    SLOT_LABELS,
-    SLOTS,
-    CodeChoice,
-    Combination,
-    MixOutcome,
-    ModelInfo,
-    SlotState,
-)
-from .window_io import FEATURE_TIP, NO_FEATURE_TIP, WindowIOMixin
-from .worker import MixClient
+from .state import POSE_FROM_SHAPE, SLOT_LABELS, SLOTS, Combination, MixOutcome
+from .window_actions import build_menus_and_toolbar
+from .window_io import FEATURE_TIP, WindowIOMixin
 
 DEFAULT_SIZE = QSize(1280, 800)
 
@@ -89,30 +76,21 @@ class MainWindow(WindowIOMixin, QMainWindow):
     ) -> None:
         super().__init__()
         self.settings = settings if settings is not None else QSettings()
-        self.device = device
-        self.threads_override = threads  # --threads for this run, else the preference
+        self.session = Session(self.settings, device, threads, self)
         self.show_timing = show_timing
-        self.combination = Combination()
-        self.model_info: ModelInfo | None = None
-        self.outcome: MixOutcome | None = None
         self.last_message = ""
-        self._current_slot: str | None = None
-        self._request_started = 0.0
         self._shut_down = False
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
 
-        self.undo_stack = QUndoStack(self)
-        self.client = MixClient(self)
-        self.loader = ImageLoader(self)
         self._build_central()
         self._build_docks()
         self._build_status_bar()
         self._build_actions()
         self._connect()
         self._restore_settings()
-        self._apply_combination(self.combination)
+        self.session.apply(self.session.combination)
 
     # -- construction -------------------------------------------------------------------------
     def _build_central(self) -> None:
@@ -191,8 +169,7 @@ class MainWindow(WindowIOMixin, QMainWindow):
         return action
 
     def _build_actions(self) -> None:
-        from .window_actions import build_menus_and_toolbar
-
+        session = self.session
         standard = QKeySequence.StandardKey
         a = self._action
         self.open_image_action = a("Open &Image…", self.browse_current_slot, None, "open")
@@ -205,10 +182,10 @@ class MainWindow(WindowIOMixin, QMainWindow):
         self.copy_action = a("&Copy Image", self.copy_result, standard.Copy, "copy")
         self.paste_action = a("&Paste Into Slot", self.paste_into_slot, standard.Paste, "paste")
         self.quit_action = a("&Quit", self.close, standard.Quit)
-        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action = session.undo_stack.createUndoAction(self, "&Undo")
         self.undo_action.setShortcut(QKeySequence(standard.Undo))
         self.undo_action.setIcon(icon("undo"))
-        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action = session.undo_stack.createRedoAction(self, "&Redo")
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(standard.Redo)])
         self.redo_action.setIcon(icon("redo"))
         self.clear_action = a("C&lear Slot", self.clear_current_slot, "Delete", "clear")
@@ -225,7 +202,11 @@ class MainWindow(WindowIOMixin, QMainWindow):
             action.setCheckable(True)
             self.mode_group.addAction(action)
         self.code_mode_action.setChecked(True)
-        self.toggle_mode_action = a("Toggle &Mode", self.toggle_mode, "M")
+        self.toggle_mode_action = a(
+            "Toggle &Mode",
+            lambda: self.set_mode("code" if session.combination.mode == "feature" else "feature"),
+            "M",
+        )
         self.pixel_action = a(
             "&Pixel-exact", None, "P", "pixel",
             "Show the result at whole-number zoom without smoothing",
@@ -259,25 +240,26 @@ class MainWindow(WindowIOMixin, QMainWindow):
         build_menus_and_toolbar(self)
 
     def _connect(self) -> None:
+        session, client = self.session, self.session.client
         for widget in self.slots.values():
-            widget.image_offered.connect(self._on_slot_image_offered)
-            widget.model_offered.connect(self._on_slot_model_offered)
-            widget.slot_dropped.connect(self._on_slot_dropped)
+            widget.image_offered.connect(session.set_slot_source)
+            widget.model_offered.connect(session.load_model_file)
+            widget.slot_dropped.connect(session.move_slot)
             widget.rejected.connect(self._on_slot_rejected)
             widget.browse_requested.connect(self.browse_slot)
-            widget.clear_requested.connect(self.clear_slot)
-            widget.reroll_requested.connect(self.reroll_slot)
-            widget.code_picked.connect(self._on_slot_code_picked)
-            widget.box_edited.connect(self._on_slot_box_edited)
-            widget.crop_mode_changed.connect(self._on_slot_crop_mode_changed)
-        self.loader.loaded.connect(self._on_loader_loaded)
-        self.loader.failed.connect(self._on_loader_failed)
-        self.client.result_arrived.connect(self._on_client_result_arrived)
-        self.client.mix_failed.connect(self._on_client_mix_failed)
-        self.client.busy_changed.connect(self._on_client_busy_changed)
-        self.client.model_load_started.connect(self._on_client_model_load_started)
-        self.client.model_loaded.connect(self._on_client_model_loaded)
-        self.client.model_failed.connect(self._on_client_model_failed)
+            widget.clear_requested.connect(session.clear_slot)
+            widget.reroll_requested.connect(session.reroll_slot)
+            widget.code_picked.connect(session.pick_code)
+            widget.box_edited.connect(session.set_box)
+            widget.crop_mode_changed.connect(session.set_crop)
+        session.combination_changed.connect(self._on_session_combination_changed)
+        session.model_changed.connect(self._on_session_model_changed)
+        session.message.connect(self.show_message)
+        client.result_arrived.connect(self._on_client_result_arrived)
+        client.mix_failed.connect(self._on_client_mix_failed)
+        client.busy_changed.connect(self._on_client_busy_changed)
+        client.model_load_started.connect(self._on_client_model_load_started)
+        client.model_failed.connect(self._on_client_model_failed)
         self.layers_panel.layer_selected.connect(self.result_view.set_layer)
         self.gallery.image_activated.connect(self._on_gallery_image_activated)
         self.recent_strip.combination_chosen.connect(self._on_recent_combination_chosen)
@@ -293,75 +275,29 @@ class MainWindow(WindowIOMixin, QMainWindow):
         self.statusBar().style().polish(self.statusBar())
         self.statusBar().showMessage(("⚠  " if error else "") + text, timeout_ms)
 
-    # -- the one way state changes -----------------------------------------------------------
-    def commit(self, after: Combination, text: str) -> None:
-        """Make ``after`` current as one undoable step (no-op if nothing changes)."""
-        if after.same_as(self.combination):
-            return
-        self.undo_stack.push(ChangeCommand(self._apply_combination, self.combination, after, text))
-
-    def _apply_combination(self, combination: Combination) -> None:
-        self.combination = combination
+    # -- showing the session's state ---------------------------------------------------------
+    def _on_session_combination_changed(self, combination: Combination) -> None:
         for slot, widget in self.slots.items():
             widget.set_state(combination[slot])
-        feature = combination.mode == "feature"
+        self._show_mode(combination.mode)
+
+    def _show_mode(self, mode: str) -> None:
+        feature = mode == "feature"
         (self.feature_mode_action if feature else self.code_mode_action).setChecked(True)
         self.slots["pose"].set_disabled_reason(POSE_FROM_SHAPE if feature else "")
-        self.request_mix()
-
-    def request_mix(self) -> int:
-        self._request_started = time.perf_counter()
-        return self.client.submit(self.combination)
-
-    # -- slot edits ---------------------------------------------------------------------------
-    def set_slot_source(self, slot: str, source, name: str = "") -> None:
-        """Load ``source`` (path or PIL image) into ``slot`` in the background."""
-        name = name or (Path(source).name if isinstance(source, (str, Path)) else "image")
-        self.loader.load(slot, source, name)
-        self.show_message(f"Loading {name}…", timeout_ms=3000)
-
-    def clear_slot(self, slot: str) -> None:
-        self.commit(self.combination.with_slot(slot, EMPTY), f"Clear {SLOT_LABELS[slot]}")
-
-    def reroll_slot(self, slot: str, seed: int | None = None) -> None:
-        if self.combination.mode == "feature" and slot == "pose":
-            self.show_message(f"In feature mode {POSE_FROM_SHAPE}.")
-            return
-        seed = random.randrange(1, 2**31 - 1) if seed is None else seed
-        state = self.combination[slot].with_code(CodeChoice("seed", seed))
-        self.commit(self.combination.with_slot(slot, state), f"Re-roll {SLOT_LABELS[slot]}")
-        self.show_message(f"{SLOT_LABELS[slot]}: random code, seed {seed}")
 
     def set_mode(self, mode: str) -> None:
-        if (
-            mode == "feature"
-            and self.model_info is not None
-            and not self.model_info.has_feature_mode
-        ):
-            self.code_mode_action.setChecked(True)
-            self.show_message(NO_FEATURE_TIP)
-            return
-        self.commit(self.combination.with_mode(mode), f"{mode.capitalize()} mode")
-        (self.feature_mode_action if mode == "feature" else self.code_mode_action).setChecked(True)
+        """The mode actions: the session refuses feature mode for a model without it."""
+        self.session.set_mode(mode)
+        self._show_mode(self.session.combination.mode)
 
-    def toggle_mode(self) -> None:
-        self.set_mode("code" if self.combination.mode == "feature" else "feature")
-
-    def current_slot(self) -> str | None:
-        return self._current_slot
-
+    # -- slots --------------------------------------------------------------------------------
     def focus_slot(self, slot: str) -> None:
         self.slots[slot].setFocus(Qt.FocusReason.ShortcutFocusReason)
         self._set_current_slot(slot)
 
-    def _target_slot(self) -> str:
-        """The selected slot, else the first empty one, else Background."""
-        if self._current_slot is not None:
-            return self._current_slot
-        return next((s for s in SLOTS if self.combination[s].is_empty), SLOTS[0])
-
     def _set_current_slot(self, slot: str | None) -> None:
-        self._current_slot = slot
+        self.session.selected_slot = slot
         for name, widget in self.slots.items():
             widget.setProperty("current", name == slot)
             widget.style().unpolish(widget)
@@ -376,77 +312,38 @@ class MainWindow(WindowIOMixin, QMainWindow):
         )
         if path:
             self.settings.setValue("paths/images", str(Path(path).parent))
-            self.set_slot_source(slot, path)
+            self.session.set_slot_source(slot, path)
 
     def browse_current_slot(self) -> None:
-        self.browse_slot(self._target_slot())
+        self.browse_slot(self.session.target_slot())
+
+    def _on_selected_slot(self, act) -> None:
+        """Run ``act(slot)`` on the selected slot, or ask the user to select one."""
+        if self.session.selected_slot is None:
+            self.show_message("Select a slot first (keys 1–4).")
+        else:
+            act(self.session.selected_slot)
 
     def clear_current_slot(self) -> None:
-        if self._current_slot is None:
-            self.show_message("Select a slot first (keys 1–4).")
-        else:
-            self.clear_slot(self._current_slot)
+        self._on_selected_slot(self.session.clear_slot)
 
     def reroll_current_slot(self) -> None:
-        if self._current_slot is None:
-            self.show_message("Select a slot first (keys 1–4).")
-        else:
-            self.reroll_slot(self._current_slot)
+        self._on_selected_slot(self.session.reroll_slot)
 
     def paste_into_slot(self) -> None:
-        slot = self._target_slot()
+        slot = self.session.target_slot()
         mime = QGuiApplication.clipboard().mimeData()
         if mime is None or not self.slots[slot].accept_mime(mime):
             self.show_message("The clipboard holds no image.", error=True)
 
-    def _on_slot_image_offered(self, slot: str, source, name: str) -> None:
-        self.set_slot_source(slot, source, name)
-
-    def _on_slot_model_offered(self, path: str) -> None:
-        self.load_model(ModelSpec.for_path(path, self.device))
-
-    def _on_slot_dropped(self, source: str, target: str, swap: bool) -> None:
-        combination = self.combination.with_slot(target, self.combination[source])
-        if swap:
-            combination = combination.with_slot(source, self.combination[target])
-            text = f"Swap {SLOT_LABELS[source]} and {SLOT_LABELS[target]}"
-        else:
-            text = f"Copy {SLOT_LABELS[source]} to {SLOT_LABELS[target]}"
-        self.commit(combination, text)
-
     def _on_slot_rejected(self, message: str) -> None:
         self.show_message(message, error=True)
 
-    def _on_slot_code_picked(self, slot: str, choice: CodeChoice | None) -> None:
-        state = self.combination[slot].with_code(choice)
-        self.commit(self.combination.with_slot(slot, state), f"Pick {SLOT_LABELS[slot]} code")
-
-    def _on_slot_box_edited(self, slot: str, box) -> None:
-        state = self.combination[slot].with_box(tuple(box))
-        self.commit(self.combination.with_slot(slot, state), f"Crop {SLOT_LABELS[slot]}")
-
-    def _on_slot_crop_mode_changed(self, slot: str, crop: str) -> None:
-        state = self.combination[slot]
-        if state.image is None or state.crop == crop:
-            return
-        label = "Whole image" if crop == "whole" else "Object crop"
-        self.commit(
-            self.combination.with_slot(slot, state.with_crop(crop)), f"{label} {SLOT_LABELS[slot]}"
-        )
-
-    def _on_loader_loaded(self, slot: str, state: SlotState) -> None:
-        state = state.with_crop(self.combination[slot].crop)  # the slot keeps its crop mode
-        self.commit(self.combination.with_slot(slot, state), f"Set {SLOT_LABELS[slot]}")
-        self.show_message(f"{SLOT_LABELS[slot]}: {state.name}", timeout_ms=3000)
-
-    def _on_loader_failed(self, slot: str, message: str) -> None:
-        self.show_message(f"{SLOT_LABELS[slot]} unchanged: {message}", error=True)
-
     def _on_gallery_image_activated(self, path: str) -> None:
-        self.set_slot_source(self._target_slot(), path)
+        self.session.set_slot_source(self.session.target_slot(), path)
 
     def _on_recent_combination_chosen(self, combination: Combination) -> None:
-        self.commit(combination, "Restore result")
+        self.session.commit(combination, "Restore result")
 
     def _on_app_focus_changed(self, _old, new) -> None:
         widget = new
@@ -463,11 +360,10 @@ class MainWindow(WindowIOMixin, QMainWindow):
         self.result_view.set_outcome(outcome)
         if not outcome.complete:
             return
-        self.outcome = outcome
         self.layers_panel.set_outcome(outcome)
         self.recent_strip.add(outcome)
         if self.show_timing:
-            total = time.perf_counter() - self._request_started
+            total = time.perf_counter() - self.session.client.last_request_time
             self.time_label.setText(f"mix {outcome.seconds * 1000:.0f} ms")
             self.time_label.setToolTip(
                 f"compute {outcome.seconds:.3f} s, request to display {total:.3f} s"
@@ -490,15 +386,13 @@ class MainWindow(WindowIOMixin, QMainWindow):
         paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
         models = [p for p in paths if is_model_file(p)]
         if models:
-            self.load_model(ModelSpec.for_path(models[0], self.device))
+            self.session.load_model_file(models[0])
         elif len(paths) > 1:
-            empty = [s for s in SLOTS if self.combination[s].is_empty] or list(SLOTS)
-            for slot, path in zip(empty, paths):
-                self.set_slot_source(slot, path)
+            self.session.fill_empty_slots(paths)
         else:
             kind, payload, name = mime_source(mime)
             if kind in ("file", "image"):
-                self.set_slot_source(self._target_slot(), payload, name)
+                self.session.set_slot_source(self.session.target_slot(), payload, name)
             elif kind == "remote":
                 self.show_message(REMOTE_MESSAGE.format(url=payload), error=True)
             else:
@@ -542,8 +436,7 @@ class MainWindow(WindowIOMixin, QMainWindow):
         if app is not None and not self._shut_down:
             app.focusChanged.disconnect(self._on_app_focus_changed)
         self._shut_down = True
-        self.client.shutdown()
-        self.loader.wait()
+        self.session.shutdown()
         self.gallery.wait()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QRadioButton,
     QSpinBox,
+    QWidget,
 )
 
 from .export import build_metadata, confirm_overwrite, with_png_suffix
@@ -26,7 +27,7 @@ from .state import SLOT_LABELS, SLOTS, Combination
 from .worker import JobResult
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from .session import Session
 
 MAX_IMAGES = 64
 CELL = 128
@@ -59,9 +60,14 @@ def compose_sheet(result: JobResult, columns: int, cell: int = CELL) -> QImage:
 
 
 class VarySheetDialog(JobDialog):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window, "Vary One Factor")
+    """``gallery_paths``: the images the "Example gallery" choice varies over."""
+
+    def __init__(
+        self, session: Session, gallery_paths: list[str], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(session, "Vary One Factor", parent)
         self.resize(760, 620)
+        self.gallery_paths = list(gallery_paths)
         self.sheet: QImage | None = None
         self.records: dict = {}  # the fixed slots' engine.InputRecord, for the metadata
         self._job: tuple[Combination, str] | None = None  # what the sheet was made from
@@ -70,9 +76,9 @@ class VarySheetDialog(JobDialog):
         self.factor = QComboBox(self)
         for slot in SLOTS:
             self.factor.addItem(SLOT_LABELS[slot], slot)
-        if window.combination.mode == "feature":
+        if session.combination.mode == "feature":
             self.factor.model().item(SLOTS.index("pose")).setEnabled(False)
-        self.factor.setCurrentIndex(SLOTS.index(window.current_slot() or "texture"))
+        self.factor.setCurrentIndex(SLOTS.index(session.selected_slot or "texture"))
         self.from_gallery = QRadioButton("Example gallery", self)
         self.from_folder = QRadioButton("Folder…", self)
         self.from_gallery.setChecked(True)
@@ -106,7 +112,7 @@ class VarySheetDialog(JobDialog):
     def paths(self) -> list[str]:
         if self.from_folder.isChecked() and self.folder is not None:
             return [str(p) for p in list_images(self.folder)][:MAX_IMAGES]
-        return self.window_.gallery.paths()[:MAX_IMAGES]
+        return self.gallery_paths[:MAX_IMAGES]
 
     def _choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Images to vary over")
@@ -121,12 +127,12 @@ class VarySheetDialog(JobDialog):
         if not paths:
             self.preview.setText("No images found there.")
             return
-        if self.window_.model_info is None:
+        if self.session.model_info is None:
             self.preview.setText("No model loaded yet.")
             return
-        self._job = (self.window_.combination, self.slot())
+        self._job = (self.session.combination, self.slot())
         self._start_job(
-            len(paths), kind="sweep", slot=self.slot(), combination=self.window_.combination,
+            len(paths), kind="sweep", slot=self.slot(), combination=self.session.combination,
             sources=tuple(paths), names=tuple(Path(p).name for p in paths),
         )  # fmt: skip
 
@@ -157,7 +163,7 @@ class VarySheetDialog(JobDialog):
         from engine import MixNMatchError, save_png
 
         combination, slot = self._job
-        meta = build_metadata(combination, self.records, self.window_.model_info, varying=slot)
+        meta = build_metadata(combination, self.records, self.session.model_info, varying=slot)
         try:
             save_png(qimage_to_array(self.sheet), path, meta)
         except MixNMatchError as error:

@@ -4,28 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QLabel, QMenu, QMenuBar, QSizePolicy, QToolBar, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMenuBar, QSizePolicy, QToolBar, QWidget
 
-from .model_spec import ModelSpec
-
-if TYPE_CHECKING:
-    from .main_window import MainWindow
+from .session import Session
 
 EXPORT_SCALES = (1, 2, 4, 8)
 
 
-def build_menus_and_toolbar(w: MainWindow) -> None:
+def build_menus_and_toolbar(w: QMainWindow) -> None:
+    """Menus and toolbar of the main window ``w`` from its actions (its ``*_action`` names)."""
     bar = w.menuBar()
     w.recent_models_menu = QMenu("Open &Recent Model", w)
-    w.recent_models_menu.aboutToShow.connect(lambda: _fill_recent_models(w))
+    w.recent_models_menu.aboutToShow.connect(
+        lambda: _fill_recent_models(w.recent_models_menu, w.session)
+    )
     _add_menu(bar, "&File",
               [w.open_image_action, w.paste_action],
               [w.open_model_action, w.recent_models_menu],
-              [w.save_action, w.export_layers_action, _scale_menu(w), w.copy_action],
+              [w.save_action, w.export_layers_action, _scale_menu(w, w.session), w.copy_action],
               [w.quit_action])  # fmt: skip
     _add_menu(bar, "&Edit",
               [w.undo_action, w.redo_action],
@@ -86,29 +85,26 @@ def _add_menu(bar: QMenuBar, title: str, *groups: Sequence[QAction | QMenu]) -> 
     return menu
 
 
-def _scale_menu(w: MainWindow) -> QMenu:
-    menu = QMenu("Export &Scale", w)
+def _scale_menu(parent: QWidget, session: Session) -> QMenu:
+    menu = QMenu("Export &Scale", parent)
     group = QActionGroup(menu)
-    current = int(w.settings.value("export/scale", 1))
+    current = session.export_scale()
     for scale in EXPORT_SCALES:
         action = QAction(f"{scale}×" + (" (model size)" if scale == 1 else ""), menu)
         action.setCheckable(True)
         action.setChecked(scale == current)
-        action.triggered.connect(lambda _=False, s=scale: w.set_export_scale(s))
+        action.triggered.connect(lambda _=False, s=scale: session.set_export_scale(s))
         group.addAction(action)
         menu.addAction(action)
     return menu
 
 
-def _fill_recent_models(w: MainWindow) -> None:
-    menu = w.recent_models_menu
+def _fill_recent_models(menu: QMenu, session: Session) -> None:
     menu.clear()
-    recent = w.recent_models()
+    recent = session.recent_models()
     for path in recent:
         action = menu.addAction(Path(path).name)
         action.setToolTip(path)
-        action.triggered.connect(
-            lambda _=False, p=path: w.load_model(ModelSpec.for_path(p, w.device))
-        )
+        action.triggered.connect(lambda _=False, p=path: session.load_model_file(p))
     if not recent:
         menu.addAction("No recent models").setEnabled(False)

@@ -53,8 +53,8 @@ def test_app_slots_match_engine():
 
 def test_drop_file_url_fills_slot(qtbot, window, images):
     drop(window.slots["shape"], url_mime(images["shape"]))
-    qtbot.waitUntil(lambda: window.combination["shape"].has_image, timeout=WAIT_MS)
-    state = window.combination["shape"]
+    qtbot.waitUntil(lambda: window.session.combination["shape"].has_image, timeout=WAIT_MS)
+    state = window.session.combination["shape"]
     assert state.name == "shape.png"
     assert state.image.size == (64, 64)
     assert state.default_box is not None
@@ -65,48 +65,48 @@ def test_drop_image_data_fills_slot(qtbot, window):
     mime = QMimeData()
     mime.setImageData(noise_qimage())
     drop(window.slots["texture"], mime)
-    qtbot.waitUntil(lambda: window.combination["texture"].has_image, timeout=WAIT_MS)
-    assert window.combination["texture"].name == "pasted image"
-    assert window.combination["texture"].image.size == (50, 40)
+    qtbot.waitUntil(lambda: window.session.combination["texture"].has_image, timeout=WAIT_MS)
+    assert window.session.combination["texture"].name == "pasted image"
+    assert window.session.combination["texture"].image.size == (50, 40)
 
 
 def test_slot_to_slot_drag_copies_and_shift_swaps(qtbot, window, images):
     fill(qtbot, window, {"background": images["background"], "pose": images["pose"]})
-    bg, pose = window.combination["background"], window.combination["pose"]
+    bg, pose = window.session.combination["background"], window.session.combination["pose"]
     mime = QMimeData()
     mime.setData(SLOT_MIME, b"background")
     drop(window.slots["texture"], mime)
-    assert window.combination["texture"].uid == bg.uid
-    assert window.combination["background"].uid == bg.uid  # a copy
+    assert window.session.combination["texture"].uid == bg.uid
+    assert window.session.combination["background"].uid == bg.uid  # a copy
 
     mime = QMimeData()
     mime.setData(SLOT_MIME, b"background")
     drop(window.slots["pose"], mime, Qt.KeyboardModifier.ShiftModifier)
-    assert window.combination["pose"].uid == bg.uid
-    assert window.combination["background"].uid == pose.uid  # swapped
+    assert window.session.combination["pose"].uid == bg.uid
+    assert window.session.combination["background"].uid == pose.uid  # swapped
 
 
 def test_paste_into_focused_slot(qtbot, window):
     QGuiApplication.clipboard().setImage(noise_qimage(2))
     window.focus_slot("pose")
-    assert window.current_slot() == "pose"
+    assert window.session.selected_slot == "pose"
     window.paste_action.trigger()
-    qtbot.waitUntil(lambda: window.combination["pose"].has_image, timeout=WAIT_MS)
-    assert window.combination["background"].is_empty
+    qtbot.waitUntil(lambda: window.session.combination["pose"].has_image, timeout=WAIT_MS)
+    assert window.session.combination["background"].is_empty
 
 
 def test_mode_toggle_disables_pose(window):
     pose = window.slots["pose"]
     assert pose.view.isEnabled()
     window.toggle_mode_action.trigger()  # the M shortcut
-    assert window.combination.mode == "feature"
+    assert window.session.combination.mode == "feature"
     assert window.feature_mode_action.isChecked()
     assert not pose.view.isEnabled()
     assert pose.disabled_reason == POSE_FROM_SHAPE
     assert pose.view._placeholder == POSE_FROM_SHAPE  # painted over the pose image
     assert pose.factor.text() == "not used"
     window.toggle_mode_action.trigger()
-    assert window.combination.mode == "code"
+    assert window.session.combination.mode == "code"
     assert pose.view.isEnabled()
 
 
@@ -129,8 +129,8 @@ def test_full_mix_reaches_result_view(qtbot, real_window, images):
     window.slots["shape"].picker.setCurrentIndex(2)
     window.slots["shape"].picker.activated.emit(2)
     wait_for_result(qtbot, window)
-    assert window.combination["shape"].code.kind == "index"
-    window.reroll_slot("texture", seed=1234)
+    assert window.session.combination["shape"].code.kind == "index"
+    window.session.reroll_slot("texture", seed=1234)
     wait_for_result(qtbot, window)
     assert window.slots["texture"].seed_label.text() == "seed 1234"
     assert window.result_view.outcome.combination["texture"].code.value == 1234
@@ -143,21 +143,21 @@ def test_full_mix_reaches_result_view(qtbot, real_window, images):
 
 def test_crop_box_edit_and_undo_redo(qtbot, window, images):
     fill(qtbot, window, {"background": images["background"]})
-    default = window.combination["background"].effective_box
+    default = window.session.combination["background"].effective_box
     window.slots["background"].box_edited.emit("background", (2, 3, 30, 20))
-    assert window.combination["background"].box == (2, 3, 30, 20)
-    window.clear_slot("background")
-    assert window.combination["background"].is_empty
+    assert window.session.combination["background"].box == (2, 3, 30, 20)
+    window.session.clear_slot("background")
+    assert window.session.combination["background"].is_empty
 
     window.undo_action.trigger()
-    assert window.combination["background"].box == (2, 3, 30, 20)
+    assert window.session.combination["background"].box == (2, 3, 30, 20)
     window.undo_action.trigger()
-    assert window.combination["background"].effective_box == default
+    assert window.session.combination["background"].effective_box == default
     window.undo_action.trigger()
-    assert window.combination["background"].is_empty  # before the image was loaded
+    assert window.session.combination["background"].is_empty  # before the image was loaded
     window.redo_action.trigger()
     window.redo_action.trigger()
-    assert window.combination["background"].box == (2, 3, 30, 20)
+    assert window.session.combination["background"].box == (2, 3, 30, 20)
     assert window.slots["background"].view.box() == (2, 3, 30, 20)
     assert window.redo_action.shortcuts()[0].toString() == "Ctrl+Shift+Z"
 
@@ -166,12 +166,12 @@ def test_recent_strip_restores_a_combination(qtbot, real_window, images):
     window = real_window
     fill(qtbot, window, images)
     wait_for_result(qtbot, window)
-    first = window.combination
-    window.reroll_slot("background", seed=7)
+    first = window.session.combination
+    window.session.reroll_slot("background", seed=7)
     wait_for_result(qtbot, window)
     assert window.recent_strip.count() == 2
     window.recent_strip.combination_chosen.emit(window.recent_strip.combinations()[1])
-    assert window.combination.same_as(first)
+    assert window.session.combination.same_as(first)
 
 
 def test_export_png_with_metadata_asks_before_overwrite(
@@ -179,7 +179,7 @@ def test_export_png_with_metadata_asks_before_overwrite(
 ):
     window = real_window
     fill(qtbot, window, images)
-    window.reroll_slot("pose", seed=99)
+    window.session.reroll_slot("pose", seed=99)
     wait_for_result(qtbot, window)
     target = tmp_path / "out" / "mix"
     target.parent.mkdir()
@@ -216,7 +216,7 @@ def test_export_png_with_metadata_asks_before_overwrite(
     assert len(asked) == 1 and "mix.png" in asked[0]
     assert saved.read_bytes() == b"keep me"  # the user said no
     monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
-    window.set_export_scale(2)
+    window.session.set_export_scale(2)
     assert window.save_image(saved, layers=True)
     with Image.open(saved) as image:
         assert image.size == (128, 128)
@@ -242,18 +242,18 @@ def test_gallery_handles_missing_folder_and_double_click(qtbot, window, images, 
     assert mime.urls()[0].isLocalFile()
     window.focus_slot("texture")
     window.gallery.itemDoubleClicked.emit(window.gallery.item(1))
-    qtbot.waitUntil(lambda: window.combination["texture"].has_image, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.session.combination["texture"].has_image, timeout=WAIT_MS)
 
 
 def test_keyboard_focus_slots_and_reroll(qtbot, window):
     for i, slot in enumerate(SLOTS):
         window.focus_actions[i].trigger()
-        assert window.current_slot() == slot
+        assert window.session.selected_slot == slot
     assert [a.shortcut().toString() for a in window.focus_actions] == ["1", "2", "3", "4"]
     window.reroll_action.trigger()  # R on the focused texture slot
-    assert window.combination["texture"].code.kind == "seed"
+    assert window.session.combination["texture"].code.kind == "seed"
     window.clear_action.trigger()
-    assert window.combination["texture"].is_empty
+    assert window.session.combination["texture"].is_empty
 
 
 def test_settings_are_remembered(qtbot, settings):
@@ -293,7 +293,7 @@ def test_crop_box_draw_move_and_resize_with_the_mouse(qtbot, window, tmp_path):
     fill(qtbot, window, {"shape": path})
     view = window.slots["shape"].view
     view.resize(208, 208)  # 4 px margin: image 200x200 at (4, 4), 2 widget px per image px
-    start = window.combination["shape"].effective_box
+    start = window.session.combination["shape"].effective_box
     assert start == (17, 17, 66, 66)
 
     def to_widget(x, y):
@@ -302,21 +302,21 @@ def test_crop_box_draw_move_and_resize_with_the_mouse(qtbot, window, tmp_path):
     # draw a new box outside the current one
     for kind, xy in (("press", (2, 2)), ("move", (40, 30)), ("release", (40, 30))):
         _mouse(view, kind, to_widget(*xy))
-    assert window.combination["shape"].box == (2, 2, 38, 28)
+    assert window.session.combination["shape"].box == (2, 2, 38, 28)
     # move it by its inside
     for kind, xy in (("press", (20, 15)), ("move", (30, 25)), ("release", (30, 25))):
         _mouse(view, kind, to_widget(*xy))
-    assert window.combination["shape"].box == (12, 12, 38, 28)
+    assert window.session.combination["shape"].box == (12, 12, 38, 28)
     # resize by the bottom-right handle
     for kind, xy in (("press", (50, 40)), ("move", (70, 60)), ("release", (70, 60))):
         _mouse(view, kind, to_widget(*xy))
-    assert window.combination["shape"].box == (12, 12, 58, 48)
+    assert window.session.combination["shape"].box == (12, 12, 58, 48)
     # a click is not a box
     for kind, xy in (("press", (90, 90)), ("release", (90, 90))):
         _mouse(view, kind, to_widget(*xy))
-    assert window.combination["shape"].box == (12, 12, 58, 48)
+    assert window.session.combination["shape"].box == (12, 12, 58, 48)
     window.undo_action.trigger()
-    assert window.combination["shape"].box == (12, 12, 38, 28)
+    assert window.session.combination["shape"].box == (12, 12, 38, 28)
 
 
 def test_layers_panel_and_pixel_exact_toggle(qtbot, real_window, images):

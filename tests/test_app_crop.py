@@ -83,9 +83,10 @@ def test_a_listed_box_outside_the_image_is_refused_as_by_the_cli(qtbot, window, 
     (gallery / "boxes.csv").write_text("filename,x,y,w,h\nbird.png,500,20,30,40\n")
     with pytest.raises(engine.ImageError) as refused:
         engine.Reference.from_path(gallery / "bird.png")
-    window.set_slot_source("shape", str(gallery / "bird.png"))
+    window.session.set_slot_source("shape", str(gallery / "bird.png"))
     qtbot.waitUntil(lambda: "unchanged" in window.last_message, timeout=30_000)
-    assert str(refused.value) in window.last_message and window.combination["shape"].is_empty
+    assert str(refused.value) in window.last_message
+    assert window.session.combination["shape"].is_empty
 
 
 def test_sheet_over_a_gallery_crops_like_a_slot(qapp, gallery):
@@ -115,9 +116,9 @@ def test_animation_start_frame_keeps_the_drawn_box(qtbot, window, images, galler
     load(qtbot, window, FakeModel())
     fill(qtbot, window, images)
     drawn = (5, 6, 20, 18)
-    window._on_slot_box_edited("shape", drawn)
-    assert window.combination["shape"].box == drawn
-    dialog = AnimationDialog(window)
+    window.session.set_box("shape", drawn)
+    assert window.session.combination["shape"].box == drawn
+    dialog = AnimationDialog(window.session, window)
     qtbot.addWidget(dialog)
     started: dict = {}
     dialog._start_job = lambda **fields: started.update(fields)
@@ -141,19 +142,21 @@ def test_whole_image_per_slot(qtbot, real_window, images):
     shape = window.slots["shape"]
     assert shape.whole_button.isEnabled() and not shape.whole_button.isChecked()
     shape.whole_button.click()
-    assert window.combination["shape"].crop == "whole"
-    assert window.combination["texture"].crop == "object"
+    assert window.session.combination["shape"].crop == "whole"
+    assert window.session.combination["texture"].crop == "object"
     wait_for_result(qtbot, window)
-    width, height = window.combination["shape"].image.size
-    assert window.outcome.reports["shape"].crop == (0, 0, width, height)
-    assert window.outcome.reports["texture"].crop != (
+    width, height = window.session.combination["shape"].image.size
+    assert window.session.outcome.reports["shape"].crop == (0, 0, width, height)
+    assert window.session.outcome.reports["texture"].crop != (
         0,
         0,
-        *window.combination["texture"].image.size,
+        *window.session.combination["texture"].image.size,
     )
-    window.set_slot_source("shape", str(images["texture"]))  # a new image keeps the slot's mode
-    qtbot.waitUntil(lambda: window.combination["shape"].name == images["texture"].name)
-    assert window.combination["shape"].crop == "whole" and shape.whole_button.isChecked()
-    window.undo_stack.undo()
-    window.undo_stack.undo()
-    assert window.combination["shape"].crop == "object" and not shape.whole_button.isChecked()
+    # a new image keeps the slot's mode
+    window.session.set_slot_source("shape", str(images["texture"]))
+    qtbot.waitUntil(lambda: window.session.combination["shape"].name == images["texture"].name)
+    assert window.session.combination["shape"].crop == "whole" and shape.whole_button.isChecked()
+    window.session.undo_stack.undo()
+    window.session.undo_stack.undo()
+    assert window.session.combination["shape"].crop == "object"
+    assert not shape.whole_button.isChecked()

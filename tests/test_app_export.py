@@ -21,8 +21,8 @@ def test_app_and_cli_write_the_same_metadata(qtbot, window, tiny_model_file, ima
         args += [f"--{slot}", str(path)]
     assert mix_main(args) == 0
 
-    with qtbot.waitSignal(window.client.model_loaded, timeout=WAIT_MS):
-        window.load_model(ModelSpec.for_path(tiny_model_file))
+    with qtbot.waitSignal(window.session.client.model_loaded, timeout=WAIT_MS):
+        window.session.load_model(ModelSpec.for_path(tiny_model_file))
     fill(qtbot, window, dict(zip(SLOTS, image_files)))
     wait_for_result(qtbot, window)
     assert window.save_image(app_out)

@@ -54,15 +54,15 @@ def _bad_sources(tmp_path: Path) -> dict[str, tuple[QMimeData, str]]:
 @pytest.mark.parametrize("case", ["non-image", "corrupt", "huge", "folder", "remote"])
 def test_bad_image_input_keeps_previous_state(qtbot, window, images, tmp_path, case):
     fill(qtbot, window, {"shape": images["shape"]})
-    before = window.combination["shape"]
+    before = window.session.combination["shape"]
     mime, expected = _bad_sources(tmp_path)[case]
     window.last_message = ""
     window.slots["shape"].accept_mime(mime)
     bar = window.statusBar()
     qtbot.waitUntil(lambda: bar.currentMessage().startswith("⚠"), timeout=WAIT_MS)
     assert expected in window.last_message
-    assert not window.loader.pending()
-    assert window.combination["shape"] is before
+    assert not window.session.loader.pending()
+    assert window.session.combination["shape"] is before
     assert window.slots["shape"].state is before
 
 
@@ -73,7 +73,7 @@ def test_paste_with_empty_clipboard_says_so(window):
     window.focus_slot("shape")
     window.paste_action.trigger()
     assert "no image" in window.last_message
-    assert window.combination["shape"].is_empty
+    assert window.session.combination["shape"].is_empty
 
 
 def test_model_file_dropped_on_a_slot_opens_it_as_a_model(qtbot, window, tmp_path):
@@ -81,8 +81,8 @@ def test_model_file_dropped_on_a_slot_opens_it_as_a_model(qtbot, window, tmp_pat
     path.write_bytes(b"nonsense")
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    with qtbot.waitSignal(window.client.model_failed, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.session.client.model_failed, timeout=WAIT_MS):
         window.slots["texture"].accept_mime(mime)
     assert "weights.safetensors" in window.last_message
-    assert window.combination["texture"].is_empty
+    assert window.session.combination["texture"].is_empty
     assert "No model loaded" in window.result_view._message

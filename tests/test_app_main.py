@@ -58,9 +58,9 @@ def test_main_shows_window_and_loads_model_in_background(
         windows = [
             w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()
         ]
-        if not windows or windows[0].outcome is None:
+        if not windows or windows[0].session.outcome is None:
             return QTimer.singleShot(50, close_when_mixed)
-        seen["model"] = windows[0].model_info.name
+        seen["model"] = windows[0].session.model_info.name
         windows[0].close()
 
     QTimer.singleShot(0, close_when_mixed)
@@ -77,7 +77,7 @@ def test_vary_one_factor_sheet(qtbot, real_window, images, tmp_path):
     window = real_window
     fill(qtbot, window, images)
     wait_for_result(qtbot, window)
-    dialog = VarySheetDialog(window)
+    dialog = VarySheetDialog(window.session, window.gallery.paths(), window)
     qtbot.addWidget(dialog)
     dialog.factor.setCurrentIndex(3)  # texture
     dialog.folder = images["texture"].parent
@@ -103,7 +103,7 @@ def test_animation_between_two_images_and_from_gif_frames(qtbot, real_window, im
     window = real_window
     fill(qtbot, window, images)
     wait_for_result(qtbot, window)
-    dialog = AnimationDialog(window)
+    dialog = AnimationDialog(window.session, window)
     qtbot.addWidget(dialog)
     dialog.factor.setCurrentIndex(2)  # shape
     dialog.target_path = str(images["texture"])

@@ -129,8 +129,8 @@ def window(qtbot, settings):
 
 
 def load(qtbot, win, model, path: str = "") -> None:
-    with qtbot.waitSignal(win.client.model_loaded, timeout=WAIT_MS):
-        win.load_model(ReadySpec(model, path=path))
+    with qtbot.waitSignal(win.session.client.model_loaded, timeout=WAIT_MS):
+        win.session.load_model(ReadySpec(model, path=path))
 
 
 @pytest.fixture
@@ -142,9 +142,9 @@ def real_window(qtbot, window, demo_model):
 def fill(qtbot, win, paths: dict[str, Path]) -> None:
     """Load images into slots and wait until every slot holds its image."""
     for slot, path in paths.items():
-        win.set_slot_source(slot, str(path))
+        win.session.set_slot_source(slot, str(path))
     qtbot.waitUntil(
-        lambda: all(win.combination[s].name == Path(p).name for s, p in paths.items()),
+        lambda: all(win.session.combination[s].name == Path(p).name for s, p in paths.items()),
         timeout=WAIT_MS,
     )
 
@@ -152,9 +152,9 @@ def fill(qtbot, win, paths: dict[str, Path]) -> None:
 def wait_for_result(qtbot, win) -> None:
     qtbot.waitUntil(
         lambda: (
-            win.outcome is not None
+            win.session.outcome is not None
             and win.result_view.outcome is not None
-            and win.result_view.outcome.request_id == win.client.latest_id
+            and win.result_view.outcome.request_id == win.session.client.latest_id
         ),
         timeout=WAIT_MS,
     )

@@ -101,12 +101,12 @@ def test_theme_follows_the_system_and_the_preference(monkeypatch, window):
 def test_thread_preference_reaches_the_worker(qtbot, real_window, images):
     window = real_window
     window.apply_preferences("system", 3)
-    assert window.thread_setting() == 3
-    qtbot.waitUntil(lambda: window.client.worker._model.threads == 3, timeout=WAIT_MS)
+    assert window.session.thread_setting() == 3
+    qtbot.waitUntil(lambda: window.session.client.worker._model.threads == 3, timeout=WAIT_MS)
     fill(qtbot, window, images)
     wait_for_result(qtbot, window)
     window.apply_preferences("system", 0)
-    assert window.thread_setting() is None
+    assert window.session.thread_setting() is None
 
 
 def test_user_gallery_folders_are_remembered(qtbot, window, tmp_path):

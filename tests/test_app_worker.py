@@ -21,23 +21,23 @@ def test_stale_results_are_dropped_and_bursts_coalesced(qtbot, window, images):
     mixes = model.mixes
 
     mixer.started.clear()
-    window.reroll_slot("texture", seed=1)
+    window.session.reroll_slot("texture", seed=1)
     qtbot.waitUntil(mixer.started.is_set, timeout=WAIT_MS)  # the worker is busy with seed 1
-    assert window.client.busy
-    window.reroll_slot("texture", seed=2)
-    window.reroll_slot("texture", seed=3)
-    latest = window.client.latest_id
+    assert window.session.client.busy
+    window.session.reroll_slot("texture", seed=2)
+    window.session.reroll_slot("texture", seed=3)
+    latest = window.session.client.latest_id
     wait_for_result(qtbot, window)
 
     shown = window.result_view.outcome
     assert shown.request_id == latest
     assert shown.combination["texture"].code.value == 3
-    assert window.client.dropped_stale >= 1  # seed 1 finished after newer requests
+    assert window.session.client.dropped_stale >= 1  # seed 1 finished after newer requests
     assert model.mixes - mixes == 2  # seed 2 was coalesced away
     # only the changed slot was touched; the other slots kept their encodings
     assert {call[1] for call in mixer.calls} == {"texture"}
     assert ("set_reference", "texture") not in mixer.calls
-    qtbot.waitUntil(lambda: not window.client.busy, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not window.session.client.busy, timeout=WAIT_MS)
 
 
 def test_result_with_old_id_is_ignored(qtbot, window, images):
@@ -47,7 +47,7 @@ def test_result_with_old_id_is_ignored(qtbot, window, images):
     wait_for_result(qtbot, window)
     shown = window.result_view.outcome
     old = MixOutcome(request_id=1, combination=shown.combination, image=shown.image)
-    window.client.worker.mixed.emit(old)
+    window.session.client.worker.mixed.emit(old)
     assert window.result_view.outcome is shown
 
 
@@ -58,11 +58,11 @@ def test_worker_error_is_shown_and_worker_keeps_serving(qtbot, window, images):
     wait_for_result(qtbot, window)
     shown = window.result_view.outcome
     model.last_mixer.fail_next = "out of memory\nsecond line"
-    window.reroll_slot("shape", seed=5)
+    window.session.reroll_slot("shape", seed=5)
     qtbot.waitUntil(lambda: window.last_message.startswith("Mix failed"), timeout=WAIT_MS)
     assert window.last_message == "Mix failed: RuntimeError: out of memory"
     assert window.result_view.outcome is shown  # previous result kept
-    window.reroll_slot("shape", seed=6)
+    window.session.reroll_slot("shape", seed=6)
     wait_for_result(qtbot, window)
     assert window.result_view.outcome.combination["shape"].code.value == 6
 
@@ -73,10 +73,10 @@ def test_engine_error_is_shown_and_worker_keeps_serving(qtbot, real_window, imag
     window = real_window
     fill(qtbot, window, images)
     wait_for_result(qtbot, window)
-    window._on_slot_code_picked("shape", CodeChoice("index", 999))
+    window.session.pick_code("shape", CodeChoice("index", 999))
     qtbot.waitUntil(lambda: "Mix failed" in window.last_message, timeout=WAIT_MS)
     assert "category must be in" in window.last_message
-    window._on_slot_code_picked("shape", CodeChoice("index", 1))
+    window.session.pick_code("shape", CodeChoice("index", 1))
     wait_for_result(qtbot, window)
     assert window.result_view.outcome.combination["shape"].code.value == 1
 
@@ -86,7 +86,7 @@ def test_model_without_feature_mode_stays_in_code_mode(qtbot, window):
     assert not window.feature_mode_action.isEnabled()
     assert "only code mode" in window.feature_mode_action.toolTip()
     window.toggle_mode_action.trigger()
-    assert window.combination.mode == "code"
+    assert window.session.combination.mode == "code"
     assert "only code mode" in window.last_message
     assert window.slots["pose"].view.isEnabled()
 
@@ -94,9 +94,9 @@ def test_model_without_feature_mode_stays_in_code_mode(qtbot, window):
 def test_failed_model_load_keeps_the_previous_model(qtbot, window):
     load(qtbot, window, FakeModel(name="first"))
     label = window.model_label.text()
-    with qtbot.waitSignal(window.client.model_failed, timeout=WAIT_MS):
-        window.load_model(ReadySpec(None, fail="broken.safetensors: not a model"))
-    assert window.model_info.name == "first"
+    with qtbot.waitSignal(window.session.client.model_failed, timeout=WAIT_MS):
+        window.session.load_model(ReadySpec(None, fail="broken.safetensors: not a model"))
+    assert window.session.model_info.name == "first"
     assert window.model_label.text() == label
     assert "broken.safetensors: not a model" in window.last_message
 
@@ -112,10 +112,10 @@ def test_wrong_model_files_dropped_on_window(qtbot, window, tmp_path, demo_model
             QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
             Qt.KeyboardModifier.NoModifier,
         )  # fmt: skip
-        with qtbot.waitSignal(window.client.model_failed, timeout=WAIT_MS):
+        with qtbot.waitSignal(window.session.client.model_failed, timeout=WAIT_MS):
             window.dropEvent(event)
         assert "Model not loaded" in window.last_message
-        assert window.model_info.name == "random-0"
+        assert window.session.model_info.name == "random-0"
     assert "E.pth not found" in window.last_message
 
 
@@ -125,13 +125,13 @@ def test_open_our_model_file_and_recent_list(qtbot, window, tmp_path, demo_model
 
     nets = {"generator": demo_model.generator, "encoders": demo_model.encoders}
     path = save_model(tmp_path / "tiny.safetensors", demo_model.config, nets, {"name": "tiny"})
-    with qtbot.waitSignal(window.client.model_loaded, timeout=WAIT_MS):
-        window.load_model(ModelSpec.for_path(path))
-    assert window.model_info.name == "tiny"
-    assert window.model_info.preset == "demo"
+    with qtbot.waitSignal(window.session.client.model_loaded, timeout=WAIT_MS):
+        window.session.load_model(ModelSpec.for_path(path))
+    assert window.session.model_info.name == "tiny"
+    assert window.session.model_info.preset == "demo"
     assert window.model_label.text() == "tiny · demo · CPU"
     assert not window.feature_mode_action.isEnabled()  # saved without the extractor
-    assert window.recent_models()[0] == str(path)
+    assert window.session.recent_models()[0] == str(path)
 
 
 def test_released_model_files_are_found_by_the_engine(tmp_path):
