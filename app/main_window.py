@@ -202,11 +202,7 @@ class MainWindow(WindowIOMixin, QMainWindow):
             action.setCheckable(True)
             self.mode_group.addAction(action)
         self.code_mode_action.setChecked(True)
-        self.toggle_mode_action = a(
-            "Toggle &Mode",
-            lambda: self.set_mode("code" if session.combination.mode == "feature" else "feature"),
-            "M",
-        )
+        self.toggle_mode_action = a("Toggle &Mode", self.toggle_mode, "M")
         self.pixel_action = a(
             "&Pixel-exact", None, "P", "pixel",
             "Show the result at whole-number zoom without smoothing",
@@ -291,6 +287,9 @@ class MainWindow(WindowIOMixin, QMainWindow):
         self.session.set_mode(mode)
         self._show_mode(self.session.combination.mode)
 
+    def toggle_mode(self) -> None:
+        self.set_mode("code" if self.session.combination.mode == "feature" else "feature")
+
     # -- slots --------------------------------------------------------------------------------
     def focus_slot(self, slot: str) -> None:
         self.slots[slot].setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -317,7 +316,7 @@ class MainWindow(WindowIOMixin, QMainWindow):
     def browse_current_slot(self) -> None:
         self.browse_slot(self.session.target_slot())
 
-    def _on_selected_slot(self, act) -> None:
+    def _with_selected_slot(self, act) -> None:
         """Run ``act(slot)`` on the selected slot, or ask the user to select one."""
         if self.session.selected_slot is None:
             self.show_message("Select a slot first (keys 1–4).")
@@ -325,10 +324,10 @@ class MainWindow(WindowIOMixin, QMainWindow):
             act(self.session.selected_slot)
 
     def clear_current_slot(self) -> None:
-        self._on_selected_slot(self.session.clear_slot)
+        self._with_selected_slot(self.session.clear_slot)
 
     def reroll_current_slot(self) -> None:
-        self._on_selected_slot(self.session.reroll_slot)
+        self._with_selected_slot(self.session.reroll_slot)
 
     def paste_into_slot(self) -> None:
         slot = self.session.target_slot()

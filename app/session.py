@@ -157,9 +157,6 @@ class Session(QObject):
         self.commit(self.combination.with_mode(mode), f"{mode.capitalize()} mode")
         return True
 
-    def toggle_mode(self) -> None:
-        self.set_mode("code" if self.combination.mode == "feature" else "feature")
-
     def _on_loader_loaded(self, slot: str, state: SlotState) -> None:
         state = state.with_crop(self.combination[slot].crop)  # the slot keeps its crop mode
         self._edit(slot, state, "Set")
