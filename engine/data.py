@@ -44,6 +44,7 @@ from engine.crop import (  # noqa: F401 (re-exported: the crop rule lives in eng
     warp_box,
 )
 from engine.errors import DataError
+from engine.networks.discriminators import RECEPTIVE_FIELD
 from engine.safe_io import open_raster
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,6 @@ log = logging.getLogger(__name__)
 IMAGES_TXT = "images.txt"
 BOXES_TXT = "bounding_boxes.txt"
 SPLIT_TXT = "train_test_split.txt"
-RECEPTIVE_FIELD = 34  # background discriminator patch size (px)
-PATCH_STRIDE = 4
 MAX_IMAGE_SIZE = 1024  # largest model image size (as ModelConfig)
 MAX_LISTED = 20  # problems shown in a DataError message
 BOX_TOLERANCE = 1.0  # px a box may stick out of its image
@@ -270,34 +269,6 @@ def check_dataset(root: str | os.PathLike, min_size: int = 32, deep: bool = True
     size and that boxes lie inside their image.
     """
     return [msg for msg, _ in scan_dataset(Path(root), min_size=min_size, deep=deep)[1]]
-
-
-# ----------------------------------------------------------------------------- geometry
-
-
-def num_patches(bg_size: int) -> int:
-    """Patches per side of the background discriminator output (24 at 126 px, 8 at 62 px)."""
-    return (bg_size - RECEPTIVE_FIELD) // PATCH_STRIDE + 1
-
-
-def patch_weight_map(boxes: torch.Tensor, bg_size: int) -> torch.Tensor:
-    """Real-patch weights of the background discriminator (method facts, section 4).
-
-    ``boxes``: (N, 4) [y1, x1, y2, x2] in background-crop pixels. A patch is 0 when its receptive
-    field (34 px, stride 4) overlaps the box, else 1; degenerate boxes give all ones.
-    Returns (N, 1, P, P) float, on the boxes' device.
-    """
-    p = num_patches(bg_size)
-    boxes = boxes.float()
-    y1, x1, y2, x2 = boxes.unbind(1)  # (N,) each
-    lo = torch.ceil((torch.stack([y1, x1], 1) - RECEPTIVE_FIELD) / PATCH_STRIDE)  # (N, 2)
-    hi = torch.floor(torch.stack([y2, x2], 1) / PATCH_STRIDE)  # (N, 2)
-    lo, hi = lo.clamp(0, p - 1), hi.clamp(0, p - 1)
-    idx = torch.arange(p, device=boxes.device, dtype=boxes.dtype)  # (P,)
-    inside = (idx >= lo[..., None]) & (idx <= hi[..., None])  # (N, 2, P): rows, cols
-    valid = (y2 > y1) & (x2 > x1)  # (N,)
-    covered = inside[:, 0, :, None] & inside[:, 1, None, :] & valid[:, None, None]  # (N, P, P)
-    return (~covered).float().unsqueeze(1)  # (N, 1, P, P)
 
 
 # ----------------------------------------------------------------------------- dataset

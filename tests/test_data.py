@@ -18,14 +18,13 @@ from engine.data import (
     check_dataset,
     convert_plain,
     make_loader,
-    num_patches,
     object_crop_box,
-    patch_weight_map,
     read_cub,
     resized_size,
     warp_box,
 )
 from engine.errors import DataError
+from engine.networks.discriminators import num_patches, patch_weight_map
 
 RED, GREEN = (255, 0, 0), (0, 160, 0)
 
