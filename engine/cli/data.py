@@ -57,7 +57,7 @@ def _plural(count: int, word: str) -> str:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from engine.data import scan_dataset
+    from engine.data.cub import scan_dataset
 
     root = Path(args.dir)
     if not root.is_dir():
@@ -74,7 +74,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    from engine.data import check_dataset, convert_plain
+    from engine.data.convert import convert_plain
+    from engine.data.cub import check_dataset
 
     count = convert_plain(args.images, args.boxes, args.out)
     print(f"{args.out}: wrote {count} images in CUB format")
@@ -88,7 +89,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from engine.data import benchmark_loader
+    from engine.data.loading import benchmark_loader
 
     rate = benchmark_loader(args.dir, args.image_size, args.batch_size, args.workers, args.batches)
     print(

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, Sampler
 
-from engine.data import CubDataset
+from engine.data.dataset import CubDataset
+from engine.data.loading import make_loader
 from engine.errors import MixNMatchError
 from engine.infer import resolve_device
 from engine.model_file import save_model
@@ -54,33 +54,6 @@ class TrainProgress:
     steps_per_s: float = 0.0
     eta_s: float = 0.0
     event: str = "step"  # step | checkpoint | eval | done | stopped
-
-
-class StepBatchSampler(Sampler[list[int]]):
-    """Batches for steps ``start..`` : a fresh permutation per epoch seeded by (seed, epoch),
-    sharded across ranks, so a resumed run sees exactly the batches it would have seen."""
-
-    def __init__(self, n: int, batch: int, seed: int, start: int, rank: int = 0, world: int = 1):
-        self.n, self.batch, self.seed, self.start = n, batch, seed, start
-        self.rank, self.world = rank, world
-        self.per_epoch = (n // world) // batch
-        if self.per_epoch < 1:
-            raise MixNMatchError(
-                f"dataset has {n} images: too few for batch size {batch} x {world} process(es)"
-            )
-
-    def __iter__(self) -> Iterator[list[int]]:
-        step = self.start
-        while True:
-            epoch, offset = divmod(step, self.per_epoch)
-            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            perm = torch.randperm(self.n, generator=gen)[self.rank :: self.world].tolist()
-            for b in range(offset, self.per_epoch):
-                yield perm[b * self.batch : (b + 1) * self.batch]
-                step += 1
-
-    def __len__(self) -> int:  # effectively infinite; the loop counts steps
-        return 2**62
 
 
 def _prepare_data(cfg: TrainConfig, run_dir: Path) -> Path:
@@ -342,13 +315,15 @@ def _iter_train(
             total = cfg.steps if stage == 1 else cfg.total_stage2_steps
             deadline = end_stage1 if stage == 1 else end_run
             update = trainer.stage1_step if stage == 1 else trainer.stage2_step
-            sampler = StepBatchSampler(
-                len(dataset), cfg.batch_size, cfg.seed + stage, step, rank, world
-            )
-            # Own generator: creating the iterator must not consume the global RNG (exact resume).
-            worker_seed = torch.Generator().manual_seed(cfg.seed * 31 + stage * 7 + step + rank)
-            loader = DataLoader(
-                dataset, batch_sampler=sampler, num_workers=cfg.workers, generator=worker_seed
+            loader = make_loader(
+                dataset,
+                cfg.batch_size,
+                cfg.seed,
+                stage=stage,
+                start_step=step,
+                workers=cfg.workers,
+                rank=rank,
+                world=world,
             )
             batches = iter(loader)
             start, start_step = time.perf_counter(), step
