@@ -382,7 +382,8 @@ def test_cli_check(cub, tmp_path, capsys):
     [
         (["check", "{tmp}/nowhere"], "nowhere: folder not found"),
         (["check"], "the following arguments are required"),
-        (["check", "{tmp}", "--min-size", "0"], "expected a positive integer"),
+        (["check", "{tmp}", "--min-size", "0"], "argument --min-size: must be at least 1, got 0"),
+        (["bench", "{tmp}", "--image-size", "x"], "--image-size: expected a whole number, got 'x'"),
         (["frobnicate"], "invalid choice"),
         (["bench", "{tmp}", "--image-size", "64"], "images.txt: file not found; bounding_"),
         (["convert-plain", "--images", "{tmp}/x", "--boxes", "b", "--out", "o"], "not found"),

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from engine.cli.options import positive_int
 from engine.errors import MixNMatchError
 
 PROG = "mixnmatch-data"
@@ -30,16 +31,6 @@ class _UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise _UsageError(f"{message} (see {self.prog} --help)")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def _non_negative(text: str) -> int:
@@ -133,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("dir", metavar="DIR")
     check.add_argument(
         "--min-size",
-        type=_positive,
+        type=positive_int,
         default=32,
         metavar="PX",
         help="smallest accepted image side (default 32)",
@@ -152,10 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="measure the training loader's samples/s")
     bench.add_argument("dir", metavar="DIR")
-    bench.add_argument("--image-size", type=_positive, required=True, metavar="S")
-    bench.add_argument("--batch-size", type=_positive, default=16, metavar="B")
+    bench.add_argument("--image-size", type=positive_int, required=True, metavar="S")
+    bench.add_argument("--batch-size", type=positive_int, default=16, metavar="B")
     bench.add_argument("--workers", type=_non_negative, default=0, metavar="K")
-    bench.add_argument("--batches", type=_positive, default=20, metavar="N")
+    bench.add_argument("--batches", type=positive_int, default=20, metavar="N")
     bench.set_defaults(func=_cmd_bench)
     return parser
 
