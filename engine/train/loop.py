@@ -22,8 +22,8 @@ import torch.distributed as dist
 
 from engine.data.dataset import CubDataset
 from engine.data.loading import make_loader
+from engine.devices import resolve_device
 from engine.errors import MixNMatchError
-from engine.infer import resolve_device
 from engine.model_file import save_model
 from engine.parts import split_file
 from engine.train.checkpoints import (
