@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from engine.codes import sample_untied
+from engine.config import ModelConfig
 from engine.evaluate import metrics
 from engine.evaluate.labels import CLASS_FACTORS, LabelledSet, to_uint8_tensor
 from engine.evaluate.mixing import encode_all, mix_batch, sample_quadruples, transfer_table
@@ -196,6 +197,11 @@ class QuickEval:
         }
         result["score"] = selection_score(result)
         return result
+
+    def evaluate_networks(self, cfg: ModelConfig, nets: dict, device: torch.device) -> dict:
+        """Evaluate networks still in training (generator, encoders and maybe the extractor),
+        wrapped as a model; they are left in eval mode."""
+        return self(MixNMatch(cfg, nets, {"name": "training"}, device))
 
 
 def selection_score(result: dict) -> float:
