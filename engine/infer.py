@@ -24,22 +24,13 @@ import torch.nn.functional as F
 
 from engine.codes import soft_code
 from engine.config import ModelConfig
+from engine.devices import resolve_device
 from engine.errors import MixNMatchError, ModelFileError
 from engine.images import Reference, to_uint8
 from engine.model_file import build_networks, import_official, load_model
 from engine.resources import bundled_model_path
 from engine.threads import resolve_threads, use_threads
 from engine.vocabulary import LAYERS, MODES, SLOT_FACTOR, SLOTS  # noqa: F401 (public names)
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``auto``: CUDA when available, else CPU. Explicit ``cuda`` without CUDA is an error."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise MixNMatchError("CUDA was requested but no CUDA device is available")
-    return dev
 
 
 def _computes(method: Callable) -> Callable:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import math
 from pathlib import Path
 
@@ -12,20 +13,10 @@ import torch
 from PIL import Image
 
 from engine.cli.data import main as data_main
-from engine.data import (
-    CubDataset,
-    Record,
-    check_dataset,
-    convert_plain,
-    make_loader,
-    num_patches,
-    object_crop_box,
-    patch_weight_map,
-    read_cub,
-    resized_size,
-    warp_box,
-)
+from engine.crop import object_crop_box, resized_size, warp_box
+from engine.data import CubDataset, Record, check_dataset, convert_plain, make_loader, read_cub
 from engine.errors import DataError
+from engine.networks.discriminators import num_patches, patch_weight_map
 
 RED, GREEN = (255, 0, 0), (0, 160, 0)
 
@@ -302,13 +293,18 @@ def test_batch_shapes_and_ranges(cub, image_size):
     assert patch_weight_map(batch["box"], bg).shape == (3, 1, num_patches(bg), num_patches(bg))
 
 
-def _epoch(loader) -> list[torch.Tensor]:
-    return [torch.cat([b["image"].flatten(), b["box"].flatten()]) for b in loader]
+def _epoch(cub, seed: int, workers: int) -> list[torch.Tensor]:
+    """The first epoch (3 batches of 1) of a training loader over ``cub``."""
+    dataset = CubDataset(cub, 64)
+    dataset.generator = torch.Generator().manual_seed(seed + 1)  # main-process augmentation
+    loader = make_loader(dataset, 1, seed, workers=workers)
+    batches = itertools.islice(loader, len(dataset))
+    return [torch.cat([b["image"].flatten(), b["box"].flatten()]) for b in batches]
 
 
 @pytest.mark.parametrize("workers", [0, 2])
 def test_loader_deterministic(cub, workers):
-    runs = [_epoch(make_loader(CubDataset(cub, 64), 1, workers=workers, seed=s)) for s in (3, 3, 4)]
+    runs = [_epoch(cub, s, workers) for s in (3, 3, 4)]
     assert all(torch.equal(a, b) for a, b in zip(runs[0], runs[1], strict=True))
     assert not all(torch.equal(a, b) for a, b in zip(runs[0], runs[2], strict=True))
 
@@ -386,7 +382,8 @@ def test_cli_check(cub, tmp_path, capsys):
     [
         (["check", "{tmp}/nowhere"], "nowhere: folder not found"),
         (["check"], "the following arguments are required"),
-        (["check", "{tmp}", "--min-size", "0"], "expected a positive integer"),
+        (["check", "{tmp}", "--min-size", "0"], "argument --min-size: must be at least 1, got 0"),
+        (["bench", "{tmp}", "--image-size", "x"], "--image-size: expected a whole number, got 'x'"),
         (["frobnicate"], "invalid choice"),
         (["bench", "{tmp}", "--image-size", "64"], "images.txt: file not found; bounding_"),
         (["convert-plain", "--images", "{tmp}/x", "--boxes", "b", "--out", "o"], "not found"),

@@ -20,8 +20,7 @@ from engine.evaluate import (
     metrics,
 )
 from engine.evaluate.labels import CLASS_FACTORS, to_float
-from engine.evaluate.mixing import encode_all, mix_batch
-from engine.evaluate.run import SOURCES, sample_quadruples, transfer_table
+from engine.evaluate.mixing import SOURCES, encode_all, mix_batch, sample_quadruples, transfer_table
 from engine.synth import generate_dataset
 from tests.conftest import EVAL_CLASSES as CLASSES  # noqa: E402
 

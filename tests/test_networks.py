@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from torch import nn
 
 from engine.config import PRESETS, ModelConfig
 from engine.networks import (
@@ -13,6 +14,7 @@ from engine.networks import (
     ImageCodeCritics,
     InfoDiscriminator,
 )
+from engine.networks.discriminators import PATCH_STRIDE, RECEPTIVE_FIELD, num_patches
 
 
 def _codes(cfg: ModelConfig, n: int = 2):
@@ -112,3 +114,20 @@ def test_other_category_counts(parents, children):
         out = Generator(cfg).eval()(codes.z, codes.b, codes.p, codes.c)
     assert out.child.shape == (3, 3, 64, 64)
     assert Encoders(cfg).eval()(torch.zeros(1, 3, 64, 64))["c"].shape == (1, children)
+
+
+def test_patch_grid_is_the_background_discriminators(tiny_config):
+    """RECEPTIVE_FIELD, PATCH_STRIDE and num_patches describe BackgroundDiscriminator's output."""
+    bg = tiny_config.bg_size
+    d = BackgroundDiscriminator(tiny_config)
+    for p in d.parameters():
+        nn.init.constant_(p, 0.01)  # every input pixel in the field gets a positive gradient
+    x = torch.ones(1, 3, bg, bg, requires_grad=True)
+    real_fake, is_background = d(x)
+    p = num_patches(bg)
+    assert real_fake.shape == is_background.shape == (1, 1, p, p)
+    real_fake[0, 0, 1, 2].backward()
+    rows = x.grad[0, 0].abs().sum(1).nonzero().flatten()  # input rows patch (1, 2) sees
+    cols = x.grad[0, 0].abs().sum(0).nonzero().flatten()
+    assert (rows.min(), rows.max() + 1) == (PATCH_STRIDE, PATCH_STRIDE + RECEPTIVE_FIELD)
+    assert (cols.min(), cols.max() + 1) == (2 * PATCH_STRIDE, 2 * PATCH_STRIDE + RECEPTIVE_FIELD)

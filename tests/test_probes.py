@@ -5,7 +5,7 @@ import pytest
 
 from engine import MixNMatch
 from engine.evaluate import Oracle, load_labelled, metrics, probes
-from engine.evaluate.run import leakage_lines, summary_markdown, verdict
+from engine.evaluate.summary import leakage_lines, summary_markdown, verdict
 from tests.conftest import EVAL_TINY as TINY
 
 

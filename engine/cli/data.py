@@ -18,6 +18,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from engine.cli.options import positive_int
 from engine.errors import MixNMatchError
 
 PROG = "mixnmatch-data"
@@ -30,16 +31,6 @@ class _UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise _UsageError(f"{message} (see {self.prog} --help)")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def _non_negative(text: str) -> int:
@@ -57,7 +48,7 @@ def _plural(count: int, word: str) -> str:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from engine.data import scan_dataset
+    from engine.data.cub import scan_dataset
 
     root = Path(args.dir)
     if not root.is_dir():
@@ -74,7 +65,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    from engine.data import check_dataset, convert_plain
+    from engine.data.convert import convert_plain
+    from engine.data.cub import check_dataset
 
     count = convert_plain(args.images, args.boxes, args.out)
     print(f"{args.out}: wrote {count} images in CUB format")
@@ -88,7 +80,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from engine.data import benchmark_loader
+    from engine.data.loading import benchmark_loader
 
     rate = benchmark_loader(args.dir, args.image_size, args.batch_size, args.workers, args.batches)
     print(
@@ -132,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("dir", metavar="DIR")
     check.add_argument(
         "--min-size",
-        type=_positive,
+        type=positive_int,
         default=32,
         metavar="PX",
         help="smallest accepted image side (default 32)",
@@ -151,10 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="measure the training loader's samples/s")
     bench.add_argument("dir", metavar="DIR")
-    bench.add_argument("--image-size", type=_positive, required=True, metavar="S")
-    bench.add_argument("--batch-size", type=_positive, default=16, metavar="B")
+    bench.add_argument("--image-size", type=positive_int, required=True, metavar="S")
+    bench.add_argument("--batch-size", type=positive_int, default=16, metavar="B")
     bench.add_argument("--workers", type=_non_negative, default=0, metavar="K")
-    bench.add_argument("--batches", type=_positive, default=20, metavar="N")
+    bench.add_argument("--batches", type=positive_int, default=20, metavar="N")
     bench.set_defaults(func=_cmd_bench)
     return parser
 

@@ -141,7 +141,9 @@ def _evaluate(args) -> int:
     from engine import MixNMatch
     from engine.evaluate.labels import load_labelled
     from engine.evaluate.oracle import DEFAULT_FILE, Oracle
-    from engine.evaluate.run import EvalSettings, evaluate, summary_markdown, write_report
+    from engine.evaluate.run import EvalSettings, evaluate
+    from engine.evaluate.summary import summary_markdown
+    from engine.evaluate.writing import write_report
     from engine.resources import resources_dir
 
     if args.pairs < 1:

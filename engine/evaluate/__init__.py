@@ -7,7 +7,9 @@ realism with it and ``write_report`` writes report.json, summary.md and the repo
 
 from engine.evaluate.labels import LabelledSet, load_labelled
 from engine.evaluate.oracle import Oracle, OracleConfig, TrainSettings, train_oracle
-from engine.evaluate.run import EvalSettings, evaluate, summary_markdown, write_report
+from engine.evaluate.run import EvalSettings, evaluate
+from engine.evaluate.summary import summary_markdown
+from engine.evaluate.writing import write_report
 
 __all__ = [
     "EvalSettings",

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.data import Record, read_cub
+from engine.data.cub import Record, read_cub
 from engine.errors import DataError
 from engine.images import Reference, load_image
 

@@ -22,9 +22,10 @@ import numpy as np
 import torch
 
 from engine.codes import sample_untied
+from engine.config import ModelConfig
 from engine.evaluate import metrics
 from engine.evaluate.labels import CLASS_FACTORS, LabelledSet, to_uint8_tensor
-from engine.evaluate.mixing import encode_all, mix_batch
+from engine.evaluate.mixing import encode_all, mix_batch, sample_quadruples, transfer_table
 from engine.evaluate.oracle import Oracle
 from engine.images import Reference
 from engine.infer import MixNMatch
@@ -164,8 +165,6 @@ def transfer(
     quads: np.ndarray,
 ) -> dict:
     """Per mode: accuracy of each factor from its intended slot, and from every slot."""
-    from engine.evaluate.run import transfer_table
-
     codes = encode_all(model, crops)
     classes = dict(oracle.config.classes)
     out = {}
@@ -187,8 +186,6 @@ class QuickEval:
 
     @classmethod
     def prepare(cls, data: LabelledSet, oracle: Oracle, size: int, pairs: int, seed: int = 0):
-        from engine.evaluate.run import sample_quadruples
-
         rng = np.random.default_rng(seed)
         return cls(oracle, data, data.crops(size), sample_quadruples(len(data), pairs, rng))
 
@@ -200,6 +197,11 @@ class QuickEval:
         }
         result["score"] = selection_score(result)
         return result
+
+    def evaluate_networks(self, cfg: ModelConfig, nets: dict, device: torch.device) -> dict:
+        """Evaluate networks still in training (generator, encoders and maybe the extractor),
+        wrapped as a model; they are left in eval mode."""
+        return self(MixNMatch(cfg, nets, {"name": "training"}, device))
 
 
 def selection_score(result: dict) -> float:

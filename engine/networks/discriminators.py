@@ -12,6 +12,9 @@ from torch import nn
 
 from engine.config import ModelConfig
 
+RECEPTIVE_FIELD = 34  # px one background-discriminator patch sees (PatchTrunk + head)
+PATCH_STRIDE = 4  # px between neighbouring patches
+
 
 def _lrelu() -> nn.LeakyReLU:
     return nn.LeakyReLU(0.2, inplace=True)
@@ -42,6 +45,31 @@ class BackgroundDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.trunk(x)  # (N, 4d, P+3, P+3)
         return self.real_fake(h), self.is_background(h)
+
+
+def num_patches(bg_size: int) -> int:
+    """Patches per side of the background discriminator output (24 at 126 px, 8 at 62 px)."""
+    return (bg_size - RECEPTIVE_FIELD) // PATCH_STRIDE + 1
+
+
+def patch_weight_map(boxes: torch.Tensor, bg_size: int) -> torch.Tensor:
+    """Real-patch weights of the background discriminator (method facts, section 4).
+
+    ``boxes``: (N, 4) [y1, x1, y2, x2] in background-crop pixels. A patch is 0 when its receptive
+    field (34 px, stride 4) overlaps the box, else 1; degenerate boxes give all ones.
+    Returns (N, 1, P, P) float, on the boxes' device.
+    """
+    p = num_patches(bg_size)
+    boxes = boxes.float()
+    y1, x1, y2, x2 = boxes.unbind(1)  # (N,) each
+    lo = torch.ceil((torch.stack([y1, x1], 1) - RECEPTIVE_FIELD) / PATCH_STRIDE)  # (N, 2)
+    hi = torch.floor(torch.stack([y2, x2], 1) / PATCH_STRIDE)  # (N, 2)
+    lo, hi = lo.clamp(0, p - 1), hi.clamp(0, p - 1)
+    idx = torch.arange(p, device=boxes.device, dtype=boxes.dtype)  # (P,)
+    inside = (idx >= lo[..., None]) & (idx <= hi[..., None])  # (N, 2, P): rows, cols
+    valid = (y2 > y1) & (x2 > x1)  # (N,)
+    covered = inside[:, 0, :, None] & inside[:, 1, None, :] & valid[:, None, None]  # (N, P, P)
+    return (~covered).float().unsqueeze(1)  # (N, 1, P, P)
 
 
 class FeatureDiscriminator(nn.Module):

@@ -1,7 +1,9 @@
-"""The training loop: data, stages, logging, checkpoints, resume, export, distributed.
+"""The training run: set-up, the stages in order, resume, time budget, export, distributed.
 
 ``iter_train`` yields a ``TrainProgress`` every ``log_every`` steps so a caller (CLI or GUI)
-can show progress and stop between steps (``should_stop``); stylegan3-style hooks.
+can show progress and stop between steps (``should_stop``); stylegan3-style hooks. The steps of
+a stage run in ``engine.train.stages``, checkpoints and RNG states live in ``engine.train.state``
+and step figures go through ``engine.train.progress``.
 """
 
 from __future__ import annotations
@@ -14,16 +16,12 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
-from torch.utils.data import DataLoader, Sampler
 
-from engine.data import CubDataset
+from engine.data.dataset import CubDataset
 from engine.errors import MixNMatchError
-from engine.infer import resolve_device
 from engine.model_file import save_model
 from engine.parts import split_file
 from engine.train.checkpoints import (
@@ -32,55 +30,18 @@ from engine.train.checkpoints import (
     load_latest,
     remove_stale_temporaries,
     run_lock,
-    save_checkpoint,
 )
 from engine.train.config import TrainConfig, check_paths
-from engine.train.samples import write_sample_grid
+from engine.train.distributed import barrier, is_main, setup_distributed
+from engine.train.monitor import Monitor
+from engine.train.progress import LogSink, TrainProgress
+from engine.train.stages import StageRunner
+from engine.train.state import RunState
 from engine.train.trainer import Trainer
 
 log = logging.getLogger(__name__)
 
-
-class NonFiniteLoss(MixNMatchError):
-    """A loss became NaN or infinite."""
-
-
-@dataclass
-class TrainProgress:
-    stage: int
-    step: int
-    total: int
-    losses: dict[str, float] = field(default_factory=dict)
-    steps_per_s: float = 0.0
-    eta_s: float = 0.0
-    event: str = "step"  # step | checkpoint | eval | done | stopped
-
-
-class StepBatchSampler(Sampler[list[int]]):
-    """Batches for steps ``start..`` : a fresh permutation per epoch seeded by (seed, epoch),
-    sharded across ranks, so a resumed run sees exactly the batches it would have seen."""
-
-    def __init__(self, n: int, batch: int, seed: int, start: int, rank: int = 0, world: int = 1):
-        self.n, self.batch, self.seed, self.start = n, batch, seed, start
-        self.rank, self.world = rank, world
-        self.per_epoch = (n // world) // batch
-        if self.per_epoch < 1:
-            raise MixNMatchError(
-                f"dataset has {n} images: too few for batch size {batch} x {world} process(es)"
-            )
-
-    def __iter__(self) -> Iterator[list[int]]:
-        step = self.start
-        while True:
-            epoch, offset = divmod(step, self.per_epoch)
-            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            perm = torch.randperm(self.n, generator=gen)[self.rank :: self.world].tolist()
-            for b in range(offset, self.per_epoch):
-                yield perm[b * self.batch : (b + 1) * self.batch]
-                step += 1
-
-    def __len__(self) -> int:  # effectively infinite; the loop counts steps
-        return 2**62
+_is_main = is_main  # the name engine.cli.train imports
 
 
 def _prepare_data(cfg: TrainConfig, run_dir: Path) -> Path:
@@ -91,85 +52,12 @@ def _prepare_data(cfg: TrainConfig, run_dir: Path) -> Path:
     kind = "independent" if cfg.independent else "natural"
     cache = run_dir / "cache" / f"synthbirds-{kind}-{cfg.synthetic}-seed{cfg.seed}"
     if not (cache / ".complete").exists():
-        if _is_main():
+        if is_main():
             log.info("generating %d %s SynthBirds images into %s", cfg.synthetic, kind, cache)
             generate_dataset(cache, cfg.synthetic, seed=cfg.seed, independent=cfg.independent)
             (cache / ".complete").write_text("ok\n")
-        _barrier()
+        barrier()
     return cache
-
-
-def _is_main() -> bool:
-    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
-
-
-def _barrier() -> None:
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
-
-
-def setup_distributed(device: str) -> tuple[int, int, torch.device]:
-    """Under torchrun (WORLD_SIZE > 1): NCCL on CUDA, gloo on CPU. Returns rank, world, device."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return 0, 1, resolve_device(device)
-    local = int(os.environ.get("LOCAL_RANK", "0"))
-    dev = resolve_device(device)
-    if dev.type == "cuda":
-        dev = torch.device("cuda", local)
-        torch.cuda.set_device(dev)
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
-    return dist.get_rank(), world, dev
-
-
-def _sync_buffers(trainer: Trainer) -> None:
-    """Rank 0's BatchNorm running statistics win (as DDP's broadcast_buffers)."""
-    if dist.is_available() and dist.is_initialized():
-        for net in list(trainer.networks().values()) + [trainer.generator_ema]:
-            for buf in net.buffers():
-                dist.broadcast(buf, 0)
-
-
-def _rng_state(dataset: CubDataset) -> dict:
-    state = {"torch": torch.get_rng_state()}
-    if dataset.generator is not None:
-        state["data"] = dataset.generator.get_state()
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict, dataset: CubDataset) -> None:
-    torch.set_rng_state(state["torch"])
-    if "data" in state and dataset.generator is not None:
-        dataset.generator.set_state(state["data"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def _save(
-    cfg: TrainConfig,
-    trainer: Trainer,
-    dataset: CubDataset,
-    stage: int,
-    step: int,
-    total: int,
-    event: str,
-    stage1_steps: int,
-) -> TrainProgress:
-    """Checkpoint (rank 0 only) and report it."""
-    if _is_main():
-        state = {
-            "config": cfg.to_dict(),
-            "stage": stage,
-            "step": step,
-            "stage1_steps": stage1_steps,
-            "trainer": trainer.state_dict(),
-            "rng": _rng_state(dataset),
-        }
-        save_checkpoint(Path(cfg.out), stage, step, state, cfg.keep_checkpoints)
-    return TrainProgress(stage, step, total, event=event)
 
 
 def prepare_run_dir(cfg: TrainConfig) -> Path:
@@ -183,34 +71,6 @@ def prepare_run_dir(cfg: TrainConfig) -> Path:
             f"{run_dir}: cannot write to run folder: {err.strerror or err}"
         ) from None
     return run_dir
-
-
-def _agree_to_stop(should_stop: Callable[[], bool] | None) -> bool:
-    """Poll the abort hook; under torchrun every rank stops at the same step."""
-    flag = bool(should_stop is not None and should_stop())
-    if dist.is_available() and dist.is_initialized():
-        t = torch.tensor([float(flag)])
-        dist.all_reduce(t, op=dist.ReduceOp.MAX)
-        flag = bool(t.item())
-    return flag
-
-
-def _tensorboard(run_dir: Path):
-    """A TensorBoard writer when the tensorboard package is installed, else None."""
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        return None
-    return SummaryWriter(str(run_dir / "tensorboard"))
-
-
-def _check_finite(losses: dict[str, float], stage: int, step: int) -> None:
-    bad = [k for k, v in losses.items() if not math.isfinite(v)]
-    if bad:
-        raise NonFiniteLoss(
-            f"stage {stage} step {step}: non-finite loss ({', '.join(bad)}); "
-            "try a lower learning rate or fp32"
-        )
 
 
 def _deadlines(cfg: TrainConfig, start: float) -> tuple[float, float]:
@@ -280,134 +140,32 @@ def _iter_train(
         data_dir, cfg.model.image_size, augment=True, cache=cfg.cache_images, skip_bad=cfg.skip_bad
     )
     dataset.generator = torch.Generator().manual_seed(cfg.seed + 1 + rank)
-    fixed = torch.stack(
-        [
-            CubDataset(data_dir, cfg.model.image_size, augment=False, records=dataset.records[:8])[
-                i
-            ]["image"]
-            for i in range(min(8, len(dataset)))
-        ]
-    )
+    fixed = _fixed_images(data_dir, cfg.model.image_size, dataset)
     monitor = None
-    if cfg.eval_every > 0 and _is_main():
-        from engine.train.monitor import Monitor
-
+    if cfg.eval_every > 0 and is_main():
         monitor = Monitor(trainer, run_dir, cfg.eval_data, cfg.eval_pairs)
     torch.manual_seed(cfg.seed + 7919 * rank)  # per-rank code sampling
-    stage, step, stage1_steps = (2 if cfg.stage == "2" else 1), 0, cfg.steps
-    found = load_latest(run_dir) if resume else None
-    if found is not None:
-        path, state = found
-        saved = state["config"]["model"]
-        if saved != cfg.model.to_dict():
-            raise MixNMatchError(
-                f"{path}: checkpoint model {saved} does not match the "
-                f"configured model {cfg.model.to_dict()}"
-            )
-        trainer.load_state_dict(state["trainer"])
-        stage, step = int(state["stage"]), int(state["step"])
-        stage1_steps = int(state.get("stage1_steps", cfg.steps))
-        if rank == 0:
-            _set_rng_state(state["rng"], dataset)
-        if _is_main():
-            log.info("resumed from %s (stage %d, step %d)", path, stage, step)
-    elif resume and _is_main():
-        log.warning("no readable checkpoint in %s: starting from step 0", run_dir)
-    if found is None and cfg.stage == "2":
-        raise MixNMatchError(
-            f"{run_dir}: stage 2 needs a stage-1 checkpoint in this run "
-            "folder (run stage 1 first, or --stage all)"
-        )
+    state = RunState.begin(cfg, trainer, dataset.generator, resume, rank)
 
-    per_step = cfg.batch_size * world
     start_time = time.monotonic()  # the time budget counts from here: data and models are ready
     end_stage1, end_run = _deadlines(cfg, start_time)
-
-    def images_seen(stage: int, step: int) -> int:
-        return per_step * (step if stage == 1 else stage1_steps + step)
-
-    def evaluate(stage: int, step: int) -> TrainProgress:
-        monitor.run(stage, step, images_seen(stage, step), with_extractor=stage == 2)
-        return TrainProgress(stage, step, step, event="eval")
-
     stages = [1, 2] if cfg.stage == "all" else [int(cfg.stage)]
-    metrics = open(run_dir / "metrics.jsonl", "a") if _is_main() else None
-    board = _tensorboard(run_dir) if _is_main() else None
-    try:
+    with LogSink(run_dir, write=is_main()) as sink:
+        runner = StageRunner(state, dataset, sink, fixed, monitor, should_stop, rank, world)
         for current in stages:
-            if current < stage:
+            if current < state.stage:
                 continue
-            if current > stage:
-                stage, step = current, 0
-            total = cfg.steps if stage == 1 else cfg.total_stage2_steps
-            deadline = end_stage1 if stage == 1 else end_run
-            update = trainer.stage1_step if stage == 1 else trainer.stage2_step
-            sampler = StepBatchSampler(
-                len(dataset), cfg.batch_size, cfg.seed + stage, step, rank, world
-            )
-            # Own generator: creating the iterator must not consume the global RNG (exact resume).
-            worker_seed = torch.Generator().manual_seed(cfg.seed * 31 + stage * 7 + step + rank)
-            loader = DataLoader(
-                dataset, batch_sampler=sampler, num_workers=cfg.workers, generator=worker_seed
-            )
-            batches = iter(loader)
-            start, start_step = time.perf_counter(), step
-
-            while step < total:
-                if _agree_to_stop(should_stop):
-                    yield _save(cfg, trainer, dataset, stage, step, total, "stopped", stage1_steps)
-                    return
-                if _agree_to_stop(lambda d=deadline: time.monotonic() >= d):
-                    if _is_main():
-                        log.info("time budget: stage %d ends at step %d of %d", stage, step, total)
-                    break
-                batch = next(batches)
-                try:
-                    losses = update(batch)
-                    _check_finite(losses, stage, step + 1)
-                except NonFiniteLoss:
-                    _save(cfg, trainer, dataset, stage, step, total, "checkpoint", stage1_steps)
-                    raise
-                step += 1
-                _sync_buffers(trainer)
-                if step % cfg.log_every == 0 or step == total:
-                    rate = (step - start_step) / max(time.perf_counter() - start, 1e-9)
-                    progress = TrainProgress(
-                        stage, step, total, losses, rate, (total - step) / max(rate, 1e-9)
-                    )
-                    if metrics is not None:
-                        row = {"stage": stage, "step": step, "steps_per_s": round(rate, 4)}
-                        metrics.write(json.dumps({**row, **losses}) + "\n")
-                        metrics.flush()
-                    if board is not None:
-                        for key, value in losses.items():
-                            board.add_scalar(f"stage{stage}/{key}", value, step)
-                    yield progress
-                if _is_main() and (step % cfg.sample_every == 0 or step == total):
-                    write_sample_grid(
-                        trainer, fixed, run_dir / "samples" / f"s{stage}-{step:07d}.png"
-                    )
-                if monitor is not None and stage == 1 and step % cfg.eval_every == 0:
-                    yield evaluate(stage, step)
-                if step % cfg.checkpoint_every == 0 or step == total:
-                    yield _save(
-                        cfg, trainer, dataset, stage, step, total, "checkpoint", stage1_steps
-                    )
-            if step < total:  # ended by the time budget: close the stage properly
-                if _is_main():
-                    write_sample_grid(
-                        trainer, fixed, run_dir / "samples" / f"s{stage}-{step:07d}.png"
-                    )
-                yield _save(cfg, trainer, dataset, stage, step, total, "checkpoint", stage1_steps)
-            if stage == 1:
-                stage1_steps = step
-                if monitor is not None and step % cfg.eval_every != 0:
-                    yield evaluate(stage, step)
-        if monitor is not None and stage == 2:
-            yield evaluate(stage, step)
-        if _is_main():
-            ran_stage2 = 2 in stages and stage == 2
-            export(cfg, trainer, stage1_steps if 1 in stages else 0, step if ran_stage2 else 0)
+            if current > state.stage:
+                state.stage, state.step = current, 0
+            finished = yield from runner.run(end_stage1 if state.stage == 1 else end_run)
+            if not finished:
+                return
+        if monitor is not None and state.stage == 2:
+            yield runner.evaluate()
+        if is_main():
+            ran_stage2 = 2 in stages and state.stage == 2
+            stage1_steps = state.stage1_steps if 1 in stages else 0
+            export(cfg, trainer, stage1_steps, state.step if ran_stage2 else 0)
             for old in list_checkpoints(run_dir)[:-1]:  # a finished run keeps one checkpoint
                 old.unlink(missing_ok=True)
             if monitor is not None:
@@ -416,12 +174,13 @@ def _iter_train(
                     "quick evaluations took %.0f s of %.0f s (%.1f%%)",
                     monitor.seconds, spent, 100 * monitor.seconds / max(spent, 1e-9),
                 )  # fmt: skip
-        yield TrainProgress(stage, step, step, event="done")
-    finally:
-        if metrics is not None:
-            metrics.close()
-        if board is not None:
-            board.close()
+        yield TrainProgress(state.stage, state.step, state.step, event="done")
+
+
+def _fixed_images(data_dir: Path, image_size: int, dataset: CubDataset) -> torch.Tensor:
+    """(K, 3, S, S) centre crops of the first K <= 8 images, reconstructed by the sample grid."""
+    first = CubDataset(data_dir, image_size, augment=False, records=dataset.records[:8])
+    return torch.stack([first[i]["image"] for i in range(min(8, len(dataset)))])
 
 
 def export(

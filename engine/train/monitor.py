@@ -44,7 +44,6 @@ class Monitor:
         """Evaluate now; append the row to metrics.jsonl and redraw the learning curves."""
         from engine.evaluate.curves import write_learning_curves
         from engine.evaluate.probes import flat_metrics
-        from engine.infer import MixNMatch
 
         start = time.perf_counter()
         t = self.trainer
@@ -55,9 +54,8 @@ class Monitor:
         if with_extractor:
             nets["extractor"] = t.extractor
         was = {k: n.training for k, n in nets.items()}
-        model = MixNMatch(t.cfg.model, nets, {"name": "training"}, t.device)
         try:
-            result = self.quick(model)
+            result = self.quick.evaluate_networks(t.cfg.model, nets, t.device)
         finally:
             for k, n in nets.items():
                 n.train(was[k])

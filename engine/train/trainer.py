@@ -19,7 +19,6 @@ from torch import nn
 
 from engine.codes import Codes, sample_tied, sample_untied, soft_codes
 from engine.config import ModelConfig
-from engine.data import patch_weight_map
 from engine.networks import (
     BackgroundDiscriminator,
     Encoders,
@@ -30,6 +29,7 @@ from engine.networks import (
     InfoDiscriminator,
     init_weights,
 )
+from engine.networks.discriminators import patch_weight_map
 from engine.train.config import TrainConfig
 from engine.train.losses import (
     bce,
