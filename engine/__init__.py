@@ -32,7 +32,7 @@ _EXPORTS = {
     "MixNMatch": "engine.infer",
     "Mixer": "engine.infer",
     "MixResult": "engine.infer",
-    "resolve_device": "engine.infer",
+    "resolve_device": "engine.devices",
     "official_files": "engine.model_file",
     "InputRecord": "engine.output",
     "composite_metadata": "engine.output",
