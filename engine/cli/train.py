@@ -104,6 +104,20 @@ def build_parser() -> Parser:
         "parent mask alone, so p can only describe the silhouette)",
     )
     p.add_argument(
+        "--gp-every",
+        type=int,
+        metavar="K",
+        help="lazy gradient penalty for the image-code critics: every K-th step, weighted by "
+        "K (StyleGAN2; 1 = every step, as released)",
+    )
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        default=None,
+        help="torch.compile the generator, encoders and discriminators (minutes of compile "
+        "time at start-up; needs a C++ compiler on CPU)",
+    )
+    p.add_argument(
         "--export-dtype", choices=["float32", "float16"], help="weights in the model file"
     )
     p.add_argument(

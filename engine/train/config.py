@@ -62,6 +62,9 @@ class TrainConfig:
     mask_max_area: float = 0.45  # largest mean mask area before the prior pushes back
     mask_min_area: float = 0.05  # smallest mean mask area before the prior pushes back
     parent_info: str = "masked_foreground"  # what the parent code classifier sees: or "mask"
+    # Speed options (README "Performance"); the defaults are the released method, exactly
+    gp_every: int = 1  # critics' gradient penalty every K-th stage-1 step, weighted by K
+    compile: bool = False  # torch.compile the generator, encoders and discriminators
 
     def __post_init__(self) -> None:
         validate(self)
@@ -107,6 +110,7 @@ _INTS = {
     "workers": (0, 256),
     "eval_every": (0, None),
     "eval_pairs": (4, 100_000),
+    "gp_every": (1, 1000),
 }
 # Real-valued options: (lowest, highest, whether the lowest is allowed).
 _FLOATS = {
@@ -182,7 +186,7 @@ def validate(cfg: TrainConfig) -> None:
     _check_path("out", cfg.out, optional=False)
     _check_path("export", cfg.export, optional=True)
     _check_path("eval_data", cfg.eval_data, optional=True)
-    for name in ("cache_images", "skip_bad", "independent"):
+    for name in ("cache_images", "skip_bad", "independent", "compile"):
         if not isinstance(getattr(cfg, name), bool):
             raise ConfigError(f"{_option(name)} must be true or false, got {getattr(cfg, name)!r}")
     for name, (length, low, high) in _TUPLES.items():
