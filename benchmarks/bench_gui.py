@@ -109,7 +109,7 @@ def main() -> int:
 
     app = QApplication([sys.argv[0]])
     from app.main_window import MainWindow
-    from app.models import ModelSpec
+    from app.model_spec import ModelSpec
     from app.theme import apply_theme
 
     apply_theme(app)
@@ -131,9 +131,9 @@ def main() -> int:
         bundled = any((ROOT / "models").glob("*.safetensors"))
         spec = ModelSpec(kind="bundled") if bundled else ModelSpec(kind="random", preset="demo")
     started = time.perf_counter()
-    window.load_model(spec)
-    wait_until(lambda: window.model_info is not None or "not loaded" in window.last_message)
-    if window.model_info is None:
+    window.session.load_model(spec)
+    wait_until(lambda: window.session.model_info is not None or "not loaded" in window.last_message)
+    if window.session.model_info is None:
         print(f"model failed: {window.last_message}", file=sys.stderr)
         return 1
     model_seconds = time.perf_counter() - started
@@ -143,46 +143,47 @@ def main() -> int:
     slots = ("background", "pose", "shape", "texture")
     start = [Path(p) for p in args.images] if args.images else images[:4]
     for slot, path in zip(slots, start):
-        window.set_slot_source(slot, str(path))
-    wait_until(lambda: all(window.combination[s].has_image for s in slots))
-    wait_until(lambda: window.outcome is not None and not window.client.busy)
+        window.session.set_slot_source(slot, str(path))
+    wait_until(lambda: all(window.session.combination[s].has_image for s in slots))
+    wait_until(lambda: window.session.outcome is not None and not window.session.client.busy)
 
     heartbeat.reset()  # baseline: the same heartbeat while the app is idle
     pause = time.perf_counter() + 1.0
     wait_until(lambda: time.perf_counter() >= pause)
     idle_stall, idle_ticks = heartbeat.max_gap, heartbeat.ticks
 
-    dropped_before = window.client.dropped_stale
-    undo_index = window.undo_stack.index()
+    dropped_before = window.session.client.dropped_stale
+    undo_index = window.session.undo_stack.index()
     heartbeat.reset()
     burst_start = time.perf_counter()
     for i in range(args.changes):
         slot = slots[i % 4]
         kind = i % 3
         if kind == 0:
-            window.set_slot_source(slot, str(images[(i + 4) % len(images)]))
+            window.session.set_slot_source(slot, str(images[(i + 4) % len(images)]))
         elif kind == 1:
-            window.reroll_slot(slot, seed=1000 + i)
+            window.session.reroll_slot(slot, seed=1000 + i)
         else:
-            box = window.combination[slot].effective_box
+            box = window.session.combination[slot].effective_box
             if box is not None:
                 x, y, w, h = box
-                window._on_slot_box_edited(slot, (x + 1, y + 1, max(8, w - 2), max(8, h - 2)))
+                window.session.set_box(slot, (x + 1, y + 1, max(8, w - 2), max(8, h - 2)))
         pause = time.perf_counter() + args.interval_ms / 1000
         wait_until(lambda pause=pause: time.perf_counter() >= pause)
     issued = time.perf_counter()
-    wait_until(lambda: not window.loader.pending() and not window.client.busy)
+    wait_until(lambda: not window.session.loader.pending() and not window.session.client.busy)
     settled = time.perf_counter()
     burst_stall = heartbeat.max_gap
 
-    info = window.model_info
+    info = window.session.model_info
     print(f"model: {info.name} ({info.preset}, {info.device})")
     print(f"time to first window: {first_window:.2f} s (from process start)")
     print(f"model loaded after: {model_seconds:.2f} s; longest UI stall meanwhile: "
           f"{load_stall * 1000:.0f} ms")  # fmt: skip
+    dropped = window.session.client.dropped_stale - dropped_before
     print(f"burst: {args.changes} slot changes over {issued - burst_start:.2f} s; "
           f"result settled {settled - issued:.2f} s after the last change; "
-          f"{window.client.dropped_stale - dropped_before} stale results dropped")  # fmt: skip
+          f"{dropped} stale results dropped")  # fmt: skip
     print(f"longest UI-thread stall during the burst: {burst_stall * 1000:.1f} ms "
           f"({heartbeat.ticks} heartbeats at 5 ms in {settled - burst_start:.2f} s)")  # fmt: skip
     print(f"idle baseline (1 s, no work): longest gap {idle_stall * 1000:.1f} ms "
@@ -191,10 +192,10 @@ def main() -> int:
         if args.gallery:
             window.gallery.set_folder(Path(args.gallery))
             window.gallery.wait(5000)
-        window.undo_stack.setIndex(undo_index)  # back to the four starting images
+        window.session.undo_stack.setIndex(undo_index)  # back to the four starting images
         window.resize(1400, 880)
         window.focus_slot("shape")
-        wait_until(lambda: not window.client.busy)
+        wait_until(lambda: not window.session.client.busy)
         window.statusBar().clearMessage()
         pause = time.perf_counter() + 0.5
         wait_until(lambda: time.perf_counter() >= pause)

@@ -140,6 +140,30 @@ def test_parent_info_mask_option(tiny_config, tiny_cub, tmp_path, monkeypatch):
         _cfg(tiny_config, tiny_cub, tmp_path / "x", parent_info="colour")
 
 
+def test_background_info_option(tiny_config, tiny_cub, tmp_path):
+    """b must be readable from the background image: a classifier trained with the generator,
+    its loss logged, its weights in checkpoints (resume) but not in the model file."""
+    cfg = _cfg(
+        tiny_config, tiny_cub, tmp_path / "b", steps=2, stage="1", background_info_weight=1.0
+    )
+    rows = [e.losses for e in iter_train(cfg) if e.event == "step"]
+    assert all(row["b_info"] > 0 for row in rows)
+    assert all(row["info"] >= row["b_info"] for row in rows)  # part of the info term
+    resumed = _cfg(
+        tiny_config, tiny_cub, tmp_path / "b", steps=3, stage="1", background_info_weight=1.0
+    )
+    assert [e.step for e in iter_train(resumed, resume=True) if e.event == "step"] == [3]
+    from engine.train.trainer import Trainer
+
+    trainer = Trainer(cfg, torch.device("cpu"))
+    assert "background_info" in trainer.networks()
+    assert "background_info" not in trainer.inference_networks()
+    gen_enc = {id(p) for g in trainer.optimizers["gen_enc"].param_groups for p in g["params"]}
+    assert all(id(p) in gen_enc for p in trainer.background_info.parameters())
+    plain = Trainer(_cfg(tiny_config, tiny_cub, tmp_path / "q", steps=1), torch.device("cpu"))
+    assert plain.background_info is None and "background_info" not in plain.networks()
+
+
 def test_gpu_recipe_resolves(tmp_path, capsys):
     recipe = ROOT / "recipes" / "synthbirds-gpu.toml"
     assert train_main(["--config", str(recipe), "--out", str(tmp_path / "g"), "--dry-run"]) == 0

@@ -98,6 +98,13 @@ def build_parser() -> Parser:
     p.add_argument("--mask-max-area", type=float, metavar="F", help="largest mask area allowed")
     p.add_argument("--mask-min-area", type=float, metavar="F", help="smallest mask area allowed")
     p.add_argument(
+        "--background-info-weight",
+        type=float,
+        metavar="W",
+        help="weight of an info loss that makes b recoverable from the background image "
+        "(not in the released method; 0 = off)",
+    )
+    p.add_argument(
         "--parent-info",
         choices=["masked_foreground", "mask"],
         help="what the parent code classifier sees (released: masked_foreground; mask: the "
@@ -233,6 +240,8 @@ def _summary(cfg) -> str:
     )
     budget = f", time budget {cfg.time_budget / 60:.1f} min" if cfg.time_budget else ""
     extra = f", mask prior {cfg.mask_prior_weight:g}" if cfg.mask_prior_weight else ""
+    if cfg.background_info_weight:
+        extra += f", background info {cfg.background_info_weight:g}"
     if cfg.parent_info != "masked_foreground":
         extra += f", parent info on the {cfg.parent_info}"
     return (

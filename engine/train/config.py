@@ -62,6 +62,7 @@ class TrainConfig:
     mask_max_area: float = 0.45  # largest mean mask area before the prior pushes back
     mask_min_area: float = 0.05  # smallest mean mask area before the prior pushes back
     parent_info: str = "masked_foreground"  # what the parent code classifier sees: or "mask"
+    background_info_weight: float = 0.0  # > 0: b must be recoverable from the background image
     # Speed options (README "Performance"); the defaults are the released method, exactly
     gp_every: int = 1  # critics' gradient penalty every K-th stage-1 step, weighted by K
     compile: bool = False  # torch.compile the generator, encoders and discriminators
@@ -126,6 +127,7 @@ _FLOATS = {
     "mask_prior_weight": (0.0, 1e6, True),
     "mask_max_area": (0.0, 1.0, True),
     "mask_min_area": (0.0, 1.0, True),
+    "background_info_weight": (0.0, 1e6, True),
 }
 _CHOICES = {
     "stage": ("1", "2", "all"),

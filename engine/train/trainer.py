@@ -97,8 +97,15 @@ class Trainer:
         self.bg_d = BackgroundDiscriminator(m)
         self.parent_d = InfoDiscriminator(m, m.num_parents, max(8, m.df_dim // 2), False)
         self.child_d = InfoDiscriminator(m, m.num_children, m.df_dim, True)
+        # Option, not in the released method: an info classifier that reads b from B.
+        self.background_info = (
+            InfoDiscriminator(m, m.num_backgrounds, max(8, m.df_dim // 2), False)
+            if cfg.background_info_weight > 0 else None
+        )  # fmt: skip
         for net in (self.generator, self.encoders, self.bg_d, self.parent_d, self.child_d):
             net.apply(init_weights)
+        if self.background_info is not None:
+            self.background_info.apply(init_weights)
         self.critics = ImageCodeCritics(m)  # PyTorch default init, as released
         self.extractor = FeatureExtractor(m)
         self.extractor.apply(init_weights)
@@ -131,6 +138,7 @@ class Trainer:
             "critics": adam(_params(self.critics)),
             "gen_enc": adam(
                 _params(self.generator, self.encoders, self.parent_d, self.child_d.code_head)
+                + (_params(self.background_info) if self.background_info is not None else [])
             ),
             "extractor": adam(_params(self.extractor)),
             "feature_d": adam(_params(self.feature_d), cfg.lr_feature_d),
@@ -141,11 +149,14 @@ class Trainer:
         )  # fmt: skip
 
     def networks(self) -> dict[str, nn.Module]:
-        return {
+        nets = {
             "generator": self.generator, "encoders": self.encoders, "bg_d": self.bg_d,
             "parent_d": self.parent_d, "child_d": self.child_d, "critics": self.critics,
             "extractor": self.extractor, "feature_d": self.feature_d,
         }  # fmt: skip
+        if self.background_info is not None:
+            nets["background_info"] = self.background_info
+        return nets
 
     # -- helpers ------------------------------------------------------------------------------
     def _step(self, name: str, loss: torch.Tensor) -> None:
@@ -254,6 +265,10 @@ class Trainer:
             info = F.cross_entropy(
                 self._parent_cls(self._parent_info_input(fake)).float(), p_idx
             ) + F.cross_entropy(self._child_cls(fake.child_fg * fake.child_mask).float(), c_idx)
+            if self.background_info is not None:  # option: b readable from B (N, 3, S, S)
+                b_logits = self.background_info.classify(fake.background).float()
+                b_info = F.cross_entropy(b_logits, codes.b.argmax(1))
+                info = info + cfg.background_info_weight * b_info
             g_rf, g_aux = self._bg_d(fake.background_small)
             adv = cfg.bg_loss_weight * bce(g_rf.float(), 1.0) + bce(g_aux.float(), 1.0)
             adv = adv + bce(self._child_rf(fake.child).float(), 1.0)
@@ -293,6 +308,8 @@ class Trainer:
         )  # fmt: skip
         if cfg.mask_prior_weight > 0:
             losses["mask"] = mask.item()
+        if self.background_info is not None:
+            losses["b_info"] = b_info.item()
         return losses
 
     # -- stage 2 ------------------------------------------------------------------------------
