@@ -384,6 +384,7 @@ def test_cli_check(cub, tmp_path, capsys):
         (["check"], "the following arguments are required"),
         (["check", "{tmp}", "--min-size", "0"], "argument --min-size: must be at least 1, got 0"),
         (["bench", "{tmp}", "--image-size", "x"], "--image-size: expected a whole number, got 'x'"),
+        (["bench", "{tmp}", "--image-size", "64", "--workers", "-1"], "must be at least 0, got -1"),
         (["frobnicate"], "invalid choice"),
         (["bench", "{tmp}", "--image-size", "64"], "images.txt: file not found; bounding_"),
         (["convert-plain", "--images", "{tmp}/x", "--boxes", "b", "--out", "o"], "not found"),

@@ -18,29 +18,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.cli.options import positive_int
+from engine.cli.common import Parser, run_main
+from engine.cli.options import non_negative_int, positive_int
 from engine.errors import MixNMatchError
 
 PROG = "mixnmatch-data"
-
-
-class _UsageError(Exception):
-    """Raised instead of argparse's exit so the message stays one line."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise _UsageError(f"{message} (see {self.prog} --help)")
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
 
 
 def _plural(count: int, word: str) -> str:
@@ -116,8 +98,8 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Check, convert and benchmark MixNMatch datasets.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser = Parser(prog=PROG, description="Check, convert and benchmark MixNMatch datasets.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
 
     check = sub.add_parser("check", help="validate a CUB-format folder")
@@ -145,31 +127,21 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("dir", metavar="DIR")
     bench.add_argument("--image-size", type=positive_int, required=True, metavar="S")
     bench.add_argument("--batch-size", type=positive_int, default=16, metavar="B")
-    bench.add_argument("--workers", type=_non_negative, default=0, metavar="K")
+    bench.add_argument("--workers", type=non_negative_int, default=0, metavar="K")
     bench.add_argument("--batches", type=positive_int, default=20, metavar="N")
     bench.set_defaults(func=_cmd_bench)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
+    def body() -> int:
+        args = build_parser().parse_args(argv)
         return int(args.func(args))
-    except SystemExit as exc:  # --help / --version
+
+    try:
+        return run_main(PROG, body)
+    except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
-    except _UsageError as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 2
-    except MixNMatchError as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 2
-    except OSError as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":
