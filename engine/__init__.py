@@ -6,7 +6,7 @@ such as ``engine.synth`` or ``engine.config`` can be imported without loading to
 
 from __future__ import annotations
 
-import importlib
+from engine.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -46,15 +46,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
-
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'engine' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -39,6 +39,7 @@ FOUNDATION = (
     "engine.resources",
     "engine.safe_io",
     "engine.parts",
+    "engine.lazy",
 )
 TRAINING_AND_DATA = ("engine.train", "engine.data", "engine.synth", "engine.evaluate")
 GUI = ("app", "PySide6", "shiboken6", "qimage2ndarray")

@@ -11,7 +11,7 @@ Names load lazily, so checking a folder does not import torch. The crop rule its
 
 from __future__ import annotations
 
-import importlib
+from engine.lazy import lazy_exports
 
 _EXPORTS = {
     "Record": "engine.data.cub",
@@ -34,15 +34,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'engine.data' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

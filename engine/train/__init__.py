@@ -4,14 +4,10 @@
 first use.
 """
 
+from engine.lazy import lazy_exports
 from engine.train.config import TrainConfig
 
 __all__ = ["TrainConfig", "TrainProgress", "iter_train", "train"]
-
-
-def __getattr__(name: str):
-    if name in ("TrainProgress", "iter_train", "train"):
-        from engine.train import loop
-
-        return getattr(loop, name)
-    raise AttributeError(f"module 'engine.train' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(
+    __name__, {name: "engine.train.loop" for name in ("TrainProgress", "iter_train", "train")}
+)
