@@ -11,14 +11,13 @@ Interleaving keeps the comparison fair when other processes load the machine (ab
 images/s are then depressed; the ratios hold better). Compile time (``--compile``) is
 reported separately and excluded from images/s.
 
-Run: ``python benchmarks/bench_train.py [--quick] [--compile] [--threads 2]``;
+Run: ``python benchmarks/bench_train.py [--quick] [--cpu-preset] [--compile] [--threads 2]``;
 ``--table`` prints the older per-preset table (fp32 vs bf16, stage 1 and 2, time shares).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import statistics
 import time
 
@@ -30,9 +29,7 @@ from engine.train.trainer import Trainer
 
 RELEASED_PAPER_B4_S = 3.4
 TODAY = {"batch_size": 16, "gp_every": 1, "compile": False}
-# --narrow: the demo preset at half width (generator, encoders, discriminators, critics).
-# Not a preset: not yet shown to learn as well per image; printed to show the speed at stake.
-NARROW = {"gf_dim": 16, "ef_dim": 16, "df_dim": 16, "bd_dim": 8, "bd_code_dim": 128}
+# --cpu-preset: the cpu preset (the demo model at half width) at today's and the fast settings.
 
 
 def _batch(cfg, n: int) -> dict[str, torch.Tensor]:
@@ -44,10 +41,8 @@ def _batch(cfg, n: int) -> dict[str, torch.Tensor]:
     }
 
 
-def _trainer(preset: str, narrow: bool = False, **options) -> tuple[Trainer, dict]:
+def _trainer(preset: str, **options) -> tuple[Trainer, dict]:
     model = PRESETS[preset]
-    if narrow:
-        model = dataclasses.replace(model, **NARROW)
     cfg = TrainConfig(model=model, preset=preset, data=".", device="cpu", **options)
     torch.manual_seed(0)
     return Trainer(cfg, torch.device("cpu")), _batch(model, cfg.batch_size)
@@ -63,18 +58,21 @@ def configurations(args) -> dict[str, dict]:
     confs[f"fast: batch {b}, GP every {k}"] = {**TODAY, "batch_size": b, "gp_every": k}
     if args.compile:
         confs["fast + compile"] = {"batch_size": b, "gp_every": k, "compile": True}
-    if args.narrow:
-        confs["fast, half-width networks"] = {**confs[f"fast: batch {b}, GP every {k}"]}
-        confs["fast, half-width networks"]["narrow"] = True
+    if args.cpu_preset:
+        confs["cpu preset, batch 16"] = {**TODAY, "preset": "cpu"}
+        confs[f"cpu preset, batch {b}, GP every {k}"] = {
+            **confs[f"fast: batch {b}, GP every {k}"],
+            "preset": "cpu",
+        }
     return confs
 
 
 def compare(args) -> None:
     confs = configurations(args)
     runs = {}
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU, demo preset")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU")
     for name, options in confs.items():
-        trainer, batch = _trainer("demo", **options)
+        trainer, batch = _trainer(**{"preset": "demo", **options})
         start = time.perf_counter()
         for _ in range(2 if options["compile"] else 1):  # warm-up (and compilation)
             trainer.stage1_step(batch)
@@ -102,11 +100,11 @@ def compare(args) -> None:
             flush=True,
         )
     base = rates[names[0]]
-    print(f"\n{'configuration':34} {'images/s':>9} {'ratio to today':>15} {'(range)':>14}")
+    print(f"\n{'configuration':36} {'images/s':>9} {'ratio to today':>15} {'(range)':>14}")
     for name in names:
         ratios = [a / b for a, b in zip(rates[name], base)]
         print(
-            f"{name:34} {statistics.median(rates[name]):9.1f} {statistics.median(ratios):15.2f}"
+            f"{name:36} {statistics.median(rates[name]):9.1f} {statistics.median(ratios):15.2f}"
             f"   ({min(ratios):.2f}-{max(ratios):.2f})"
         )
     print(f"(medians over {args.rounds} interleaved rounds; ratio = per-round images/s ratio)")
@@ -177,7 +175,7 @@ def main() -> None:
     p.add_argument("--gp-every", type=int, default=4, help="fast settings' lazy GP interval")
     p.add_argument("--compile", action="store_true", help="also fast settings + torch.compile")
     p.add_argument(
-        "--narrow", action="store_true", help="also the fast settings at half width (no preset)"
+        "--cpu-preset", action="store_true", help="also the cpu preset (half width), both settings"
     )
     p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     p.add_argument("--table", action="store_true", help="the older per-preset table instead")

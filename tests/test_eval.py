@@ -248,3 +248,44 @@ def test_train_oracle_cli(work, tmp_path, capsys):
     assert info["training"]["seed"] == 5 and "--train-oracle" in info["training"]["command"]
     assert main(["--train-oracle", "--data", str(work["data"])]) == 2
     assert "--out" in _one_line_error(capsys)
+
+
+def _run_with_evals(folder, rows):
+    folder.mkdir()
+    lines = [json.dumps({"stage": 1, "step": 1, "d_bg": 1.0})]  # a loss row is skipped
+    lines += [json.dumps({"event": "eval", **row}) for row in rows]
+    (folder / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def test_compare_runs_draws_each_run(tmp_path, capsys):
+    """--compare draws each run's evaluations on shared axes: the runs' colours appear."""
+    a = _run_with_evals(
+        tmp_path / "demo",
+        [{"images_seen": n, "gen/nmi_p_shape": v} for n, v in [(8000, 0.1), (16000, 0.4)]],
+    )
+    b = _run_with_evals(
+        tmp_path / "cpu",
+        [{"images_seen": n, "gen/nmi_p_shape": v} for n, v in [(8000, 0.2), (32000, 0.9)]],
+    )
+    out = tmp_path / "compare.png"
+    assert main(["--compare", str(a), str(b), "--out", str(out)]) == 0
+    pixels = {tuple(p) for p in np.asarray(Image.open(out).convert("RGB")).reshape(-1, 3)}
+    assert (31, 119, 180) in pixels and (214, 39, 40) in pixels  # first and second run
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("no-out", "--compare needs --out FIGURE.png"),
+        ("not-a-run", "no metrics.jsonl"),
+        ("no-evals", "no run has logged an evaluation"),
+    ],
+)
+def test_compare_runs_errors(tmp_path, capsys, case, message):
+    run = _run_with_evals(tmp_path / "run", [] if case == "no-evals" else [{"images_seen": 1}])
+    target = tmp_path / "empty" if case == "not-a-run" else run
+    target.mkdir(exist_ok=True)
+    args = ["--compare", str(target)] + ([] if case == "no-out" else ["--out", "f.png"])
+    assert main(args) == 2
+    assert message in _one_line_error(capsys)

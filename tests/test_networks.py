@@ -26,8 +26,8 @@ def _codes(cfg: ModelConfig, n: int = 2):
     )
 
 
-@pytest.mark.parametrize("name", ["demo", "paper"])
-def test_shapes_both_presets_both_modes(name):
+@pytest.mark.parametrize("name", ["demo", "cpu", "paper"])
+def test_shapes_every_preset_both_modes(name):
     cfg = PRESETS[name]
     s, f = cfg.image_size, cfg.feature_dim
     g, e, ex = Generator(cfg).eval(), Encoders(cfg).eval(), FeatureExtractor(cfg).eval()

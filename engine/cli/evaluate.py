@@ -2,6 +2,7 @@
 
   mixnmatch-eval --model MODEL --data DIR [--pairs N] [--out REPORT_DIR] [--oracle PATH]
                  [--seed S] [--device auto|cpu|cuda]
+  mixnmatch-eval --compare RUN_DIR [RUN_DIR ...] --out FIGURE.png
   mixnmatch-eval --train-oracle --data DIR --out ORACLE.safetensors [--test DIR] [--steps N]
                  [--seed S]
 
@@ -32,8 +33,12 @@ def build_parser() -> Parser:
         help="train the oracle on --data and write it to --out",
     )
     p.add_argument(
-        "--data", required=True, metavar="DIR", help="SynthBirds folder made with --independent"
+        "--compare",
+        nargs="+",
+        metavar="RUN_DIR",
+        help="draw the evaluations logged by these training runs on shared axes into --out",
     )
+    p.add_argument("--data", metavar="DIR", help="SynthBirds folder made with --independent")
     p.add_argument("--model", metavar="PATH", help="model file (default: the bundled model)")
     p.add_argument(
         "--out",
@@ -173,9 +178,32 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _compare(args) -> int:
+    from engine.evaluate.curves import write_run_comparison
+
+    if not args.out or Path(args.out).suffix.lower() != ".png":
+        raise UsageError("--compare needs --out FIGURE.png")
+    runs = {}
+    for folder in map(Path, args.compare):
+        metrics = folder / "metrics.jsonl"
+        if not metrics.is_file():
+            raise UsageError(f"{folder}: no metrics.jsonl (not a training run folder)")
+        runs[folder.name] = metrics
+    if len(runs) != len(args.compare):
+        raise UsageError("--compare: two run folders have the same name")
+    if write_run_comparison(runs, Path(args.out)) is None:
+        raise UsageError("--compare: no run has logged an evaluation yet (--eval-every)")
+    print(f"wrote {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     def body() -> int:
         args = build_parser().parse_args(argv)
+        if args.compare:
+            return _compare(args)
+        if not args.data:
+            raise UsageError("--data DIR is required")
         return _train(args) if args.train_oracle else _evaluate(args)
 
     return run_main(PROG, body)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from engine.cli.common import Parser, UsageError, run_main
 from engine.cli.options import add_threads_argument
-from engine.config import preset
+from engine.config import PRESETS, preset
 
 PROG = "mixnmatch-train"
 CLI_DEFAULTS = {"preset": "demo"}  # every other default is TrainConfig's
@@ -47,7 +47,7 @@ def build_parser() -> Parser:
         default=None,
         help="with --synthetic: draw every factor independently (no habitat preference)",
     )
-    p.add_argument("--preset", choices=["demo", "paper"], help="model size")
+    p.add_argument("--preset", choices=sorted(PRESETS), help="model size")
     p.add_argument("--num-parents", type=int, metavar="N", help="shape categories (preset's)")
     p.add_argument("--num-children", type=int, metavar="N", help="texture categories (preset's)")
     p.add_argument("--out", metavar="RUN_DIR", help="run folder (checkpoints, samples, logs)")

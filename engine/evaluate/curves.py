@@ -2,7 +2,8 @@
 
 Panels: background, shape, texture and facing transfer (code and feature mode, with chance),
 angle error, and the generator's NMI of each code with its intended factor (plus p with the
-background, the failure to watch for).
+background, the failure to watch for). ``write_run_comparison`` puts several runs on the same
+axes (one panel per figure, x = images seen), to compare recipes per image.
 """
 
 from __future__ import annotations
@@ -25,6 +26,20 @@ PANELS = [
         ["gen/nmi_b_background", "gen/nmi_p_shape", "gen/nmi_c_texture", "gen/nmi_p_background"],
         (0, 1),
     ),
+]
+
+
+# Figures compared across runs: (panel title, metrics key, y range or None for automatic).
+COMPARED = [
+    ("code mode: shape from C", "code/shape", (0, 1)),
+    ("code mode: background from A", "code/background", (0, 1)),
+    ("code mode: background from shape slot C", "code/background_from_C", (0, 1)),
+    ("image change when b is resampled", "gen/change_b", None),
+    ("generator NMI p-shape", "gen/nmi_p_shape", (0, 1)),
+    ("generator NMI p-background (failure)", "gen/nmi_p_background", (0, 1)),
+    ("generator NMI b-background", "gen/nmi_b_background", (0, 1)),
+    ("generator NMI c-texture", "gen/nmi_c_texture", (0, 1)),
+    ("parent mask area", "gen/parent_mask_area", (0, 1)),
 ]
 
 
@@ -75,6 +90,14 @@ def _panel(draw: ImageDraw.ImageDraw, x0: int, y0: int, title: str, series: dict
         draw.text((right - 150, top + 2 + 11 * k), name, fill=colour, font=font)
 
 
+def _save(img: Image.Image, out_path: Path) -> Path:
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(out_path.name + ".tmp.png")
+    img.save(tmp)
+    tmp.replace(out_path)
+    return out_path
+
+
 def write_learning_curves(metrics_path: Path, out_path: Path) -> Path | None:
     """Draw the learning curves of a run; None when no evaluation was logged yet."""
     rows = read_evals(metrics_path)
@@ -94,8 +117,25 @@ def write_learning_curves(metrics_path: Path, out_path: Path) -> Path | None:
         if chance_key and any(chance_key in r for r in rows):
             series["chance"] = [(r["images_seen"], r[chance_key]) for r in rows if chance_key in r]
         _panel(draw, (i % cols) * W, (i // cols) * H, title, series, yrange, font)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".tmp.png")
-    img.save(tmp)
-    tmp.replace(out_path)
-    return out_path
+    return _save(img, out_path)
+
+
+def write_run_comparison(runs: dict[str, Path], out_path: Path) -> Path | None:
+    """Draw the evaluations of several runs (name -> metrics.jsonl) on shared axes.
+
+    None when no run has an evaluation yet.
+    """
+    evals = {name: read_evals(Path(path)) for name, path in runs.items()}
+    if not any(evals.values()):
+        return None
+    font = ImageFont.load_default()
+    cols = 3
+    img = Image.new("RGB", (cols * W, ((len(COMPARED) + cols - 1) // cols) * H), "white")
+    draw = ImageDraw.Draw(img)
+    for i, (title, key, yrange) in enumerate(COMPARED):
+        series = {
+            name: [(r["images_seen"], r[key]) for r in rows if key in r]
+            for name, rows in evals.items()
+        }
+        _panel(draw, (i % cols) * W, (i // cols) * H, title, series, yrange, font)
+    return _save(img, out_path)
