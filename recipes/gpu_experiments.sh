@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# The training experiments of the README on one CUDA machine: four recipes side by side on one
-# GPU (released method vs a mask-area prior, natural vs independent SynthBirds), each with quick
-# evaluations on a validation folder; packs the results and the two best models (by validation
-# score) into OUT_DIR. Needs python3 with PyTorch, NumPy, Pillow and safetensors; no network.
+# The training experiments of the README on one CUDA machine: recipes side by side on one GPU
+# (released method vs a mask-area prior, natural vs independent SynthBirds, the cpu preset, the
+# background info loss), each with quick evaluations on a validation folder; packs the results
+# and the two best models (by validation score) into OUT_DIR. Needs python3 with PyTorch, NumPy, Pillow and safetensors; no network.
 #
 #   bash recipes/gpu_experiments.sh OUT_DIR
 #
 # Tunables (environment): BUDGET (seconds per run, default 470), COUNT (training images per
 # data set, 20000), VAL (validation images, 500), BATCH (64), WORKERS (loader processes per run,
-# 3), DEVICE (cuda), EVAL_EVERY (steps, 500), RUNS (which runs, default all four).
+# 3), DEVICE (cuda), EVAL_EVERY (steps, 500), RUNS (which runs, default the first four; also
+# cpu-natural and binfo-natural). One run alone gets the whole GPU: RUNS=faithful-natural.
 set -uo pipefail
 OUT=${1:?usage: gpu_experiments.sh OUT_DIR}
 BUDGET=${BUDGET:-470}; COUNT=${COUNT:-20000}; VAL=${VAL:-500}; BATCH=${BATCH:-64}
@@ -35,9 +36,11 @@ for run in $RUNS; do
     faithful-independent) args=(--data "$WORK/independent") ;;
     prior-natural) args=(--data "$WORK/natural" --mask-prior-weight 10) ;;
     prior-independent) args=(--data "$WORK/independent" --mask-prior-weight 10) ;;
+    cpu-natural) args=(--data "$WORK/natural" --preset cpu) ;;
+    binfo-natural) args=(--data "$WORK/natural" --background-info-weight 1) ;;
     *) echo "unknown run $run"; exit 2 ;;
   esac
-  $PY -m engine.cli.train "${args[@]}" --out "$WORK/$run" --preset demo --device "$DEVICE" \
+  $PY -m engine.cli.train --preset demo "${args[@]}" --out "$WORK/$run" --device "$DEVICE" \
     --batch-size "$BATCH" --steps 1000000 --stage2-steps 100000 --time-budget "$BUDGET" \
     --workers "$WORKERS" --eval-every "$EVAL_EVERY" --eval-data "$WORK/val" --eval-pairs 128 \
     --log-every 50 --checkpoint-every 5000 --sample-every 2000 --export-dtype float16 \
