@@ -6,7 +6,7 @@ import importlib.util
 import os
 from pathlib import Path
 
-BUNDLED_MODEL_NAME = "synthbirds-demo.safetensors"
+BUNDLED_MODEL_NAME = "synthbirds.safetensors"
 INSTALLED_PACKAGE = "mixnmatch_resources"  # what ``resources/`` is called in a wheel
 
 

@@ -194,7 +194,12 @@ def export(
     if cfg.export_dtype == "float16":  # half the file; the loader upcasts to float32
         nets = {k: copy.deepcopy(v).half() for k, v in nets.items()}
     kind = "independent" if cfg.independent else "natural"
-    trained_on = cfg.data or f"SynthBirds {kind}, {cfg.synthetic} images, seed {cfg.seed}"
+    if cfg.data:  # the folder's name only: a model file never records the trainer's paths
+        data = Path(cfg.data)
+        synth = (data / "factors.csv").is_file()
+        trained_on = f"SynthBirds folder {data.name}" if synth else f"folder {data.name}"
+    else:
+        trained_on = f"SynthBirds {kind}, {cfg.synthetic} images, seed {cfg.seed}"
     info = {
         "name": path.stem,
         "preset": cfg.preset,
