@@ -56,6 +56,9 @@ def test_both_stages_train_and_export(tiny_config, tiny_cub, tmp_path):
     assert losses[(2, 1)]["ex_l1"] != losses[(2, 2)]["ex_l1"]
     model = MixNMatch.load(tmp_path / "run" / "model.safetensors", "cpu")
     assert model.has_feature_mode and model.info["steps"] == 3
+    # the model file names the data folder, never the path it had on the training machine
+    assert model.info["trained_on"].endswith(Path(tiny_cub).name)
+    assert str(Path(tiny_cub).parent) not in model.info["trained_on"]
     assert json.loads((tmp_path / "run" / "config.json").read_text())["steps"] == 3
     assert (tmp_path / "run" / "metrics.jsonl").read_text().count("\n") == 5
     assert list((tmp_path / "run" / "samples").glob("*.png"))
