@@ -97,4 +97,4 @@ def test_gui_starts_offscreen_from_the_wheel(installed, tmp_path):
         QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("ok: synthbirds-demo")
+    assert done.stdout.startswith("ok: synthbirds (cpu")
