@@ -98,16 +98,24 @@ def _save(img: Image.Image, out_path: Path) -> Path:
     return out_path
 
 
+def _draw_panels(panels: list[tuple[str, dict, tuple | None]], out_path: Path) -> Path:
+    """Draw (title, series, y range) panels three to a row and save the figure atomically."""
+    font = ImageFont.load_default()
+    cols = 3
+    img = Image.new("RGB", (cols * W, ((len(panels) + cols - 1) // cols) * H), "white")
+    draw = ImageDraw.Draw(img)
+    for i, (title, series, yrange) in enumerate(panels):
+        _panel(draw, (i % cols) * W, (i // cols) * H, title, series, yrange, font)
+    return _save(img, out_path)
+
+
 def write_learning_curves(metrics_path: Path, out_path: Path) -> Path | None:
     """Draw the learning curves of a run; None when no evaluation was logged yet."""
     rows = read_evals(metrics_path)
     if not rows:
         return None
-    font = ImageFont.load_default()
-    cols = 3
-    img = Image.new("RGB", (cols * W, ((len(PANELS) + cols - 1) // cols) * H), "white")
-    draw = ImageDraw.Draw(img)
-    for i, (title, keys, yrange) in enumerate(PANELS):
+    panels = []
+    for title, keys, yrange in PANELS:
         series = {}
         for key in keys:
             pts = [(r["images_seen"], r[key]) for r in rows if key in r]
@@ -116,8 +124,8 @@ def write_learning_curves(metrics_path: Path, out_path: Path) -> Path | None:
         chance_key = f"chance/{keys[0].split('/', 1)[1]}" if "/" in keys[0] else None
         if chance_key and any(chance_key in r for r in rows):
             series["chance"] = [(r["images_seen"], r[chance_key]) for r in rows if chance_key in r]
-        _panel(draw, (i % cols) * W, (i // cols) * H, title, series, yrange, font)
-    return _save(img, out_path)
+        panels.append((title, series, yrange))
+    return _draw_panels(panels, out_path)
 
 
 def write_run_comparison(runs: dict[str, Path], out_path: Path) -> Path | None:
@@ -128,14 +136,15 @@ def write_run_comparison(runs: dict[str, Path], out_path: Path) -> Path | None:
     evals = {name: read_evals(Path(path)) for name, path in runs.items()}
     if not any(evals.values()):
         return None
-    font = ImageFont.load_default()
-    cols = 3
-    img = Image.new("RGB", (cols * W, ((len(COMPARED) + cols - 1) // cols) * H), "white")
-    draw = ImageDraw.Draw(img)
-    for i, (title, key, yrange) in enumerate(COMPARED):
-        series = {
-            name: [(r["images_seen"], r[key]) for r in rows if key in r]
-            for name, rows in evals.items()
-        }
-        _panel(draw, (i % cols) * W, (i // cols) * H, title, series, yrange, font)
-    return _save(img, out_path)
+    panels = [
+        (
+            title,
+            {
+                name: [(r["images_seen"], r[key]) for r in rows if key in r]
+                for name, rows in evals.items()
+            },
+            yrange,
+        )
+        for title, key, yrange in COMPARED
+    ]
+    return _draw_panels(panels, out_path)
